@@ -1,0 +1,41 @@
+// Shared by engine/sd tests: the sd15-tiny fixture paths, golden tensors, and the parity tolerance.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { openSafetensors } from '../onnx/index.ts';
+
+export const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/sd15-tiny/', import.meta.url));
+export const FIXTURE_CHECKPOINT = join(FIXTURE_DIR, 'checkpoint.safetensors');
+
+export interface Golden {
+  dims: number[];
+  data: Float32Array;
+  int64: BigInt64Array | null;
+}
+
+/** Reads golden tensors from a fixture file; int64 tensors also come back as BigInt64Array. */
+export function goldens(file: string): (name: string) => Golden {
+  const st = openSafetensors(join(FIXTURE_DIR, file));
+  return (name) => {
+    const info = st.tensors.get(name);
+    if (!info) throw new Error(`${file} has no tensor ${name}`);
+    const bytes = st.readBytes(name);
+    const int64 = info.dtype === 'I64' ? new BigInt64Array(bytes.slice().buffer) : null;
+    return { dims: info.shape, data: st.read(name), int64 };
+  };
+}
+
+/**
+ * Parity tolerance: max|a−b| ≤ 1e-4·(1+max|ref|). float32 CPU results differ from PyTorch's by
+ * summation order only (~1e-6 relative); the margin absorbs a few chained layers.
+ */
+export function assertClose(actual: ArrayLike<number>, ref: ArrayLike<number>, label: string): number {
+  if (actual.length !== ref.length) throw new Error(`${label}: ${actual.length} values vs ${ref.length} expected`);
+  let diff = 0;
+  let big = 0;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - ref[i]));
+    big = Math.max(big, Math.abs(ref[i]));
+  }
+  if (!(diff <= 1e-4 * (1 + big))) throw new Error(`${label}: max|a-b| = ${diff} exceeds 1e-4·(1+${big})`);
+  return diff;
+}
