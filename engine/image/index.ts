@@ -20,3 +20,4 @@ export { toPythonJson } from './python-json.ts';
 export type { PythonJsonOptions, JsonPath } from './python-json.ts';
 export { scaleImage, resizeImage, SCALE_METHODS, CROP_MODES } from './resize.ts';
 export type { ScaleMethod, CropMode } from './resize.ts';
+export { encodePreviewJpeg } from './preview.ts';

@@ -1,0 +1,32 @@
+// Entry point of the `invgraph` command: dispatches to `run` (headless workflow) and `serve` (HTTP + ws).
+import { runCommand, RUN_USAGE } from './run.ts';
+
+const USAGE = `invgraph — ComfyUI-compatible node graph engine (SD1.5 + Inv-Adapter on ONNX Runtime)
+
+Commands:
+${RUN_USAGE}
+  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--input DIR] [--output DIR]
+                 [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
+      Runs the HTTP + websocket server and the browser editor (see docs/server.md).
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'serve': {
+      const { serveCommand } = await import('./serve-command.ts');
+      return serveCommand(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`invgraph: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,191 @@
+// `invgraph run WORKFLOW.json`: loads a UI- or API-format workflow, applies --set overrides,
+// validates it with ComfyUI's error shapes, runs it headless and prints the files it wrote.
+import { readFile, copyFile, mkdir, stat } from 'node:fs/promises';
+import { basename, resolve, relative, isAbsolute } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseJson, stringifyJson, loadWorkflow, detectWorkflowFormat, validatePrompt } from '../engine/graph/index.ts';
+import type { ApiPrompt, Folders } from '../engine/graph/index.ts';
+import { createExecutor, createInterruptFlag } from '../engine/exec/index.ts';
+import type { ExecutionEvent } from '../engine/exec/index.ts';
+import { createRegistry } from '../nodes/index.ts';
+import { createNodeServices } from '../nodes/services.ts';
+import { ProgressDisplay } from './progress-display.ts';
+
+export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--out DIR]
+               [--models DIR] [--device auto|cpu|cuda|webgpu] [--json]
+      Runs a workflow (ComfyUI UI or API format) headless and prints the output files.
+      --set values are JSON when they parse as JSON, else strings; a LoadImage "image" set to
+      a file outside --input is copied into --input first.`;
+
+const MAX_WORKFLOW_BYTES = 20 * 1024 * 1024;
+
+interface RunOptions {
+  workflowPath: string;
+  sets: string[];
+  folders: Folders;
+  device: string;
+  json: boolean;
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let options: RunOptions;
+  try {
+    options = parseRunArgs(argv);
+  } catch (error) {
+    process.stderr.write(`invgraph run: ${(error as Error).message}\n\n${RUN_USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await runWorkflow(options);
+  } catch (error) {
+    printError({ type: 'invalid_prompt', message: (error as Error).message, details: '', extra_info: {} });
+    return 1;
+  }
+}
+
+function parseRunArgs(argv: string[]): RunOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      set: { type: 'string', multiple: true, default: [] },
+      input: { type: 'string', default: 'input' },
+      out: { type: 'string', default: 'output' },
+      models: { type: 'string', default: 'models' },
+      temp: { type: 'string' },
+      device: { type: 'string', default: 'auto' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new Error('expected exactly one workflow file');
+  const output = resolve(values.out);
+  return {
+    workflowPath: resolve(positionals[0]),
+    sets: values.set ?? [],
+    folders: {
+      input: resolve(values.input),
+      output,
+      temp: resolve(values.temp ?? resolve(output, '..', 'temp')),
+      models: resolve(values.models),
+    },
+    device: values.device,
+    json: values.json,
+  };
+}
+
+async function runWorkflow(options: RunOptions): Promise<number> {
+  const { folders } = options;
+  await Promise.all([folders.input, folders.output, folders.temp].map((dir) => mkdir(dir, { recursive: true })));
+  const registry = createRegistry();
+  const env = { folders };
+  const text = await readFile(options.workflowPath, 'utf8');
+  const workflowJson = parseJson(text, { maxBytes: MAX_WORKFLOW_BYTES });
+  const isUi = detectWorkflowFormat(workflowJson) === 'ui';
+  const prompt = loadWorkflow(workflowJson, registry, env);
+  await applySets(prompt, options.sets, folders);
+
+  const validation = await validatePrompt(prompt, registry, env);
+  if (!validation.ok) {
+    printError(validation.error, validation.node_errors);
+    return 1;
+  }
+  if (Object.keys(validation.node_errors ?? {}).length > 0) printError(undefined, validation.node_errors);
+
+  const services = await createNodeServices({ folders, device: options.device });
+  const executor = createExecutor({ registry, env, services });
+  const display = new ProgressDisplay(
+    { write: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) },
+    (id) => validation.prompt[id]?.class_type ?? '?',
+  );
+  const interrupt = createInterruptFlag();
+  const onSigint = () => interrupt.set();
+  process.once('SIGINT', onSigint);
+  const extraPngInfo = isUi ? { workflow: workflowJson } : undefined;
+  const outcome = await executor.execute(
+    { promptId: 'cli', prompt: validation.prompt, outputs: validation.outputs, extraData: { extra_pnginfo: extraPngInfo } },
+    { onEvent: (event) => showEvent(display, event), interrupt },
+  );
+  process.off('SIGINT', onSigint);
+  display.finishCurrent();
+  await services.dispose?.();
+
+  if (outcome.status !== 'success') {
+    printError(outcome.error ?? { type: outcome.status, message: `execution ${outcome.status}` });
+    return outcome.status === 'interrupted' ? 130 : 1;
+  }
+  const files = outputFiles(outcome.outputs, folders);
+  if (options.json) {
+    process.stdout.write(stringifyJson({ files, timings: display.timings }) + '\n');
+  } else {
+    for (const file of files) process.stdout.write(`${file}\n`);
+  }
+  return 0;
+}
+
+function showEvent(display: ProgressDisplay, event: ExecutionEvent): void {
+  switch (event.type) {
+    case 'executing':
+      display.nodeStarted(event.data.node);
+      break;
+    case 'progress':
+      display.progress(event.data.value, event.data.max);
+      break;
+    case 'execution_cached':
+      display.cached(event.data.nodes);
+      break;
+    default:
+      break;
+  }
+}
+
+/** NODE_ID.INPUT=VALUE; VALUE is JSON when it parses, else a string. */
+async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders): Promise<void> {
+  for (const assignment of sets) {
+    const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(assignment);
+    if (!match) throw new Error(`--set "${assignment}" must look like NODE_ID.INPUT=VALUE`);
+    const [, nodeId, inputName, rawValue] = match;
+    const node = prompt[nodeId];
+    if (!node) throw new Error(`--set ${nodeId}.${inputName}: the workflow has no node "${nodeId}" (nodes: ${Object.keys(prompt).join(', ')})`);
+    let value: unknown;
+    try {
+      value = parseJson(rawValue, { maxBytes: MAX_WORKFLOW_BYTES });
+    } catch {
+      value = rawValue;
+    }
+    if (node.class_type === 'LoadImage' && inputName === 'image' && typeof value === 'string') {
+      value = await importImageIntoInput(value, folders.input);
+    }
+    node.inputs[inputName] = value as ApiPrompt[string]['inputs'][string];
+  }
+}
+
+/** A photo given by path outside the input folder is copied in, so LoadImage stays confined. */
+async function importImageIntoInput(value: string, inputFolder: string): Promise<string> {
+  const candidate = resolve(value);
+  const inside = relative(inputFolder, candidate);
+  if (!inside.startsWith('..') && !isAbsolute(inside)) return inside;
+  const info = await stat(candidate).catch(() => null);
+  if (!info?.isFile()) return value;
+  const target = resolve(inputFolder, basename(candidate));
+  await copyFile(candidate, target);
+  process.stderr.write(`copied ${candidate} into ${inputFolder}\n`);
+  return basename(candidate);
+}
+
+function outputFiles(outputs: Record<string, Record<string, unknown[]>>, folders: Folders): string[] {
+  const files: string[] = [];
+  for (const ui of Object.values(outputs)) {
+    for (const item of ui.images ?? []) {
+      const image = item as { filename?: string; subfolder?: string; type?: string };
+      if (!image.filename) continue;
+      const base = image.type === 'temp' ? folders.temp : image.type === 'input' ? folders.input : folders.output;
+      files.push(resolve(base, image.subfolder ?? '', image.filename));
+    }
+  }
+  return files;
+}
+
+function printError(error: unknown, nodeErrors?: unknown): void {
+  const body = nodeErrors === undefined ? { error } : { error, node_errors: nodeErrors };
+  process.stderr.write(`${stringifyJson(body, 2)}\n`);
+}

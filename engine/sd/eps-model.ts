@@ -1,0 +1,77 @@
+// The UNet as the samplers' ε model (engine/sampling model.ts contract): builds encoder_hidden_states for
+// the batched uncond/cond rows and makes exactly one UNet session run per model evaluation.
+import type { EpsModel, ModelCall } from '../sampling/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import type { ModelSession } from '../onnx/index.ts';
+import type { Conditioning } from './wire-types.ts';
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** The single text embedding a conditioning carries ([1, 77·k, C]). */
+export function conditioningEmbeds(conditioning: Conditioning, label: string): Tensor {
+  if (conditioning.length !== 1) {
+    throw new Error(`${label}: expected one text conditioning, got ${conditioning.length} (combining conditionings is not supported)`);
+  }
+  return conditioning[0].embeds;
+}
+
+/** Repeats a [1, S, C] embedding along tokens to `tokens` (ComfyUI pads unequal prompt lengths to their LCM). */
+function repeatTokens(embeds: Tensor, tokens: number): Float32Array {
+  const [, length, channels] = embeds.dims;
+  const out = new Float32Array(tokens * channels);
+  for (let offset = 0; offset < tokens; offset += length) out.set(embeds.data, offset * channels);
+  return out;
+}
+
+/** encoder_hidden_states for `rows` rows: each listed embedding repeated `perEmbed` times, in order. */
+export function stackEmbeddings(embeds: Tensor[], perEmbed: number): Tensor {
+  const channels = embeds[0].dims[2];
+  for (const e of embeds) {
+    if (e.dims[2] !== channels) throw new Error(`conditionings have different widths (${e.dims[2]} vs ${channels}): they come from different text encoders`);
+  }
+  const lengths = embeds.map((e) => e.dims[1]);
+  const tokens = lengths.reduce((a, b) => (a * b) / gcd(a, b));
+  const row = tokens * channels;
+  const out = new Float32Array(embeds.length * perEmbed * row);
+  embeds.forEach((e, i) => {
+    const repeated = repeatTokens(e, tokens);
+    for (let r = 0; r < perEmbed; r++) out.set(repeated, (i * perEmbed + r) * row);
+  });
+  return { dims: [embeds.length * perEmbed, tokens, channels], data: out };
+}
+
+export interface GuidedUnet {
+  session: ModelSession;
+  positive: Tensor;
+  negative: Tensor;
+  /** Extra feeds per call (adapter features, σ gates, ControlNet hints), keyed by graph input name. */
+  extraFeeds?: (call: ModelCall, rows: number) => Record<string, { dims: readonly number[]; data: Float32Array }>;
+}
+
+/** One UNet run per evaluation; rows are [uncond…, cond…] or [cond…] as the sampler asks. */
+export function createEpsModel(unet: GuidedUnet): EpsModel {
+  const hiddenFor = new Map<string, Tensor>();
+  return async (call) => {
+    const rows = call.dims[0];
+    const key = `${call.guidance}:${rows}`;
+    let hidden = hiddenFor.get(key);
+    if (!hidden) {
+      const batch = call.guidance === 'cond' ? rows : rows / 2;
+      hidden = call.guidance === 'cond' ? stackEmbeddings([unet.positive], batch) : stackEmbeddings([unet.negative, unet.positive], batch);
+      hiddenFor.set(key, hidden);
+    }
+    const timestep = new Float32Array(rows).fill(call.timestep);
+    const result = await unet.session.run(
+      {
+        sample: { dims: call.dims, data: call.sample },
+        timestep: { dims: [rows], data: timestep },
+        encoder_hidden_states: hidden,
+        ...unet.extraFeeds?.(call, rows),
+      },
+      ['out'],
+    );
+    return result.out.data;
+  };
+}

@@ -1,0 +1,72 @@
+// The long-lived SD service of one process (the executor's worker): opened checkpoints, built graphs
+// (on-disk cache) and reusable onnxruntime sessions, so a second prompt pays for nothing it already has.
+import { statSync } from 'node:fs';
+import { SessionCache } from '../onnx/index.ts';
+import type { Device, ModelSession } from '../onnx/index.ts';
+import { openCheckpoint } from './checkpoint.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { sdModelPath } from './graph-models.ts';
+import type { SdGraph } from './graph-models.ts';
+import { unetModelPath } from './unet.ts';
+import type { UnetVariant } from './unet.ts';
+
+export interface SdRuntimeOptions {
+  /** Where built graphs are kept (one folder per checkpoint + variant). */
+  cacheDir: string;
+  device?: Device;
+  /** onnxruntime intra-op threads; 0 = one per physical core. */
+  threads?: number;
+}
+
+/** Reports slow first-use work ("building UNet graph") to whoever runs the node. */
+export type RuntimeLog = (message: string) => void;
+
+export class SdRuntime {
+  private readonly sessions: SessionCache;
+  private readonly checkpoints = new Map<string, { stamp: string; checkpoint: Checkpoint }>();
+
+  constructor(readonly options: SdRuntimeOptions) {
+    this.sessions = new SessionCache({ device: options.device ?? 'auto', threads: options.threads ?? 0 });
+  }
+
+  /** Opens (header only) and remembers a checkpoint; a replaced file is opened again. */
+  checkpoint(path: string): Checkpoint {
+    const info = statSync(path);
+    const stamp = `${info.size}:${info.mtimeMs}`;
+    const known = this.checkpoints.get(path);
+    if (known && known.stamp === stamp) return known.checkpoint;
+    const checkpoint = openCheckpoint(path);
+    this.checkpoints.set(path, { stamp, checkpoint });
+    return checkpoint;
+  }
+
+  /** Session for a CLIP / VAE graph of the checkpoint (built and cached on first use). */
+  networkSession(checkpoint: Checkpoint, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
+    return this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, graph), log);
+  }
+
+  /** Session for a UNet variant (plain, recorded features, EAA, ControlNet). */
+  unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
+    return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, variant), log);
+  }
+
+  private async sessionFor(name: string, modelPath: () => { path: string; built: boolean }, log?: RuntimeLog): Promise<ModelSession> {
+    const started = performance.now();
+    const { path, built } = modelPath();
+    if (built) log?.(`built ${name} graph in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return this.sessions.get(path);
+  }
+
+  /** Frees every session (POST /free, shutdown). Built graphs stay on disk. */
+  async release(): Promise<void> {
+    await this.sessions.release();
+    this.checkpoints.clear();
+  }
+}
+
+declare module '../graph/node-definition.ts' {
+  interface NodeServices {
+    /** SD checkpoints, graphs and sessions of this process (absent in hosts that run no models). */
+    sd?: SdRuntime;
+  }
+}

@@ -1,0 +1,18 @@
+// Every node invgraph offers, in one list (style.md §5: no registering on import).
+import type { NodeDefinition, NodeRegistry } from '../engine/graph/index.ts';
+import { imageNodes } from './image.ts';
+import { loaderNodes } from './loaders.ts';
+import { conditioningNodes } from './conditioning.ts';
+import { latentNodes } from './latent.ts';
+import { samplingNodes } from './sampling.ts';
+
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes];
+
+export function createRegistry(): NodeRegistry {
+  const registry = new Map<string, NodeDefinition>();
+  for (const node of allNodes) {
+    if (registry.has(node.name)) throw new Error(`node class "${node.name}" is defined twice`);
+    registry.set(node.name, node);
+  }
+  return registry;
+}
