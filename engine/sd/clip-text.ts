@@ -18,6 +18,9 @@ export interface ClipTextOptions {
   stopAtLayer?: number;
   /** Also output `pooled_output` [B,C]: last_hidden_state at the first EOS token (argmax of ids). */
   pooled?: boolean;
+  /** Also output `hidden_states.<i>` for i = 0…layers: the embeddings, then each encoder layer's output
+   *  before the final LayerNorm (transformers' output_hidden_states; parity checks use them). */
+  hiddenStates?: boolean;
   compute?: ComputeType;
 }
 
@@ -69,10 +72,12 @@ export function buildClipTextGraph(checkpoint: Checkpoint, options: ClipTextOpti
   // 1. embeddings  [B,S] → [B,S,C]
   const inputIds = g.input('input_ids', 'int64', ['B', config.maxPositions]);
   let hidden = embeddings(model.at('embeddings'), inputIds);
+  const everyHidden: Value[] = [hidden];
   // 2. encoder layers; keep the one CLIPSetLastLayer asks for (-1 → index layers-1)
   let kept: Value | null = null;
   for (let i = 0; i < config.layers; i++) {
     hidden = encoderLayer(model.at(`encoder.layers.${i}`), hidden, config);
+    everyHidden.push(hidden);
     if (i === config.layers + stop) kept = hidden;
   }
   // 3. final LayerNorm and outputs  [B,S,C]
@@ -80,5 +85,6 @@ export function buildClipTextGraph(checkpoint: Checkpoint, options: ClipTextOpti
   g.output(last, 'last_hidden_state');
   if (options.stopAtLayer !== undefined && kept) g.output(stop === -1 ? last : finalNorm(kept), 'hidden_state');
   if (options.pooled) g.output(gatherNd(last, argMax(inputIds, 1), 1), 'pooled_output');
+  if (options.hiddenStates) everyHidden.forEach((h, i) => g.output(h, `hidden_states.${i}`));
   return g;
 }

@@ -17,29 +17,31 @@ export function conditioningEmbeds(conditioning: Conditioning, label: string): T
   return conditioning[0].embeds;
 }
 
-/** Repeats a [1, S, C] embedding along tokens to `tokens` (ComfyUI pads unequal prompt lengths to their LCM). */
-function repeatTokens(embeds: Tensor, tokens: number): Float32Array {
+/** Row `r` of a [n, S, C] embedding repeated along tokens to `tokens` (ComfyUI pads unequal prompt
+ *  lengths to their LCM by repetition). */
+function repeatTokens(embeds: Tensor, r: number, tokens: number): Float32Array {
   const [, length, channels] = embeds.dims;
+  const source = embeds.data.subarray(r * length * channels, (r + 1) * length * channels);
   const out = new Float32Array(tokens * channels);
-  for (let offset = 0; offset < tokens; offset += length) out.set(embeds.data, offset * channels);
+  for (let offset = 0; offset < tokens; offset += length) out.set(source, offset * channels);
   return out;
 }
 
-/** encoder_hidden_states for `rows` rows: each listed embedding repeated `perEmbed` times, in order. */
-export function stackEmbeddings(embeds: Tensor[], perEmbed: number): Tensor {
+/** encoder_hidden_states for `batch` latents per embedding, embeddings in order: an embedding with one
+ *  row serves every latent, one with `batch` rows gives each latent its own text. */
+export function stackEmbeddings(embeds: Tensor[], batch: number): Tensor {
   const channels = embeds[0].dims[2];
   for (const e of embeds) {
     if (e.dims[2] !== channels) throw new Error(`conditionings have different widths (${e.dims[2]} vs ${channels}): they come from different text encoders`);
+    if (e.dims[0] !== 1 && e.dims[0] !== batch) throw new Error(`a conditioning has ${e.dims[0]} rows for a batch of ${batch} latents; use 1 or ${batch}`);
   }
-  const lengths = embeds.map((e) => e.dims[1]);
-  const tokens = lengths.reduce((a, b) => (a * b) / gcd(a, b));
-  const row = tokens * channels;
-  const out = new Float32Array(embeds.length * perEmbed * row);
+  const tokens = embeds.map((e) => e.dims[1]).reduce((a, b) => (a * b) / gcd(a, b));
+  const rowSize = tokens * channels;
+  const out = new Float32Array(embeds.length * batch * rowSize);
   embeds.forEach((e, i) => {
-    const repeated = repeatTokens(e, tokens);
-    for (let r = 0; r < perEmbed; r++) out.set(repeated, (i * perEmbed + r) * row);
+    for (let r = 0; r < batch; r++) out.set(repeatTokens(e, e.dims[0] === 1 ? 0 : r, tokens), (i * batch + r) * rowSize);
   });
-  return { dims: [embeds.length * perEmbed, tokens, channels], data: out };
+  return { dims: [embeds.length * batch, tokens, channels], data: out };
 }
 
 export interface GuidedUnet {
