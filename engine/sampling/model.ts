@@ -1,0 +1,104 @@
+// The contract between the samplers and the network they drive (an ε-prediction UNet such as SD1.5's),
+// and classifier-free guidance (sd15-reference.md §5.2, §5.6): one model call per evaluation, with the
+// unconditional and conditional rows batched together.
+
+/** What one model evaluation receives. */
+export interface ModelCall {
+  /** The UNet's `sample` input, row-major [rows, C, H, W]. rows = B (guidance "cond") or 2·B (guidance
+   *  "uncond+cond": rows 0…B−1 are the unconditional copies, rows B…2B−1 the conditional ones, the same
+   *  latents in both halves). Already scaled as the UNet expects: x/√(σ² + 1) for the k-diffusion
+   *  samplers, the plain DDPM-space latent for ddim_diffusers and DDIM inversion. */
+  sample: Float32Array;
+  dims: readonly number[];
+  /** How to build encoder_hidden_states: "cond" → the positive embeddings [B, 77, D]; "uncond+cond" →
+   *  cat([negative, positive]) along the batch, [2B, 77, D]. */
+  guidance: 'cond' | 'uncond+cond';
+  /** The UNet timestep, the same for every row: an integer for every sampler here (ComfyUI's
+   *  nearest-table timestep for k-diffusion samplers, the diffusers timestep for DDIM). */
+  timestep: number;
+  /** The noise level in σ units: the k-diffusion σ of `sample`, or √((1−ᾱ_t)/ᾱ_t) of `timestep` for DDIM
+   *  and inversion. For features that depend on the schedule position (ControlNet ranges, EAA start/end). */
+  sigma: number;
+  /** Sampler step this evaluation belongs to (heun, dpm_2 make two calls in one step). */
+  step: { index: number; total: number };
+}
+
+/** The network: returns ε (the predicted noise), same length and layout as `call.sample`. */
+export type EpsModel = (call: ModelCall) => Promise<Float32Array>;
+
+/** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */
+export function usesUncond(cfg: number): boolean {
+  return Math.abs(cfg - 1) > 1e-9 * Math.max(Math.abs(cfg), 1);
+}
+
+/** Shared by both guidance variants: run the model once and hand back the ε rows per branch. */
+async function evaluate(
+  model: EpsModel,
+  call: Omit<ModelCall, 'sample' | 'guidance'> & { input: Float32Array; cfg: number },
+): Promise<{ cond: Float32Array; uncond: Float32Array | undefined }> {
+  const { input, cfg, dims, ...rest } = call;
+  const size = input.length;
+  if (!usesUncond(cfg)) {
+    const eps = await model({ ...rest, dims, sample: input, guidance: 'cond' });
+    checkOutput(eps, size);
+    return { cond: eps, uncond: undefined };
+  }
+  const doubled = new Float32Array(2 * size);
+  doubled.set(input, 0);
+  doubled.set(input, size);
+  const eps = await model({ ...rest, dims: [2 * dims[0], ...dims.slice(1)], sample: doubled, guidance: 'uncond+cond' });
+  checkOutput(eps, 2 * size);
+  return { uncond: eps.subarray(0, size), cond: eps.subarray(size) };
+}
+
+function checkOutput(eps: Float32Array, expected: number): void {
+  if (eps.length !== expected) {
+    throw new Error(`the model returned ${eps.length} values for a sample of ${expected}; it must return ε of the same size`);
+  }
+}
+
+export interface GuidedCall {
+  model: EpsModel;
+  cfg: number;
+  dims: readonly number[];
+  step: { index: number; total: number };
+}
+
+/** k-diffusion denoiser D(x, σ) of an ε model (ComfyUI CFGGuider): x_in = x/√(σ²+1), t = timestep(σ),
+ *  D = x − σ·ε per branch, then D = D_u + cfg·(D_c − D_u) on the denoised values, as ComfyUI does. */
+export async function guidedDenoised(
+  guided: GuidedCall,
+  x: Float32Array,
+  level: { sigma: number; timestep: number },
+): Promise<Float32Array> {
+  const { sigma } = level;
+  const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)));
+  const input = x.map((v) => v / divisor);
+  const { cond, uncond } = await evaluate(guided.model, { ...guided, ...level, input });
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const denoisedCond = Math.fround(x[i] - Math.fround(sigma * cond[i]));
+    if (uncond === undefined) {
+      out[i] = denoisedCond;
+      continue;
+    }
+    const denoisedUncond = Math.fround(x[i] - Math.fround(sigma * uncond[i]));
+    out[i] = denoisedUncond + Math.fround(Math.fround(denoisedCond - denoisedUncond) * guided.cfg);
+  }
+  return out;
+}
+
+/** diffusers guidance on ε: ε = ε_u + cfg·(ε_c − ε_u); the sample goes to the model unscaled. */
+export async function guidedEps(
+  guided: GuidedCall,
+  sample: Float32Array,
+  level: { sigma: number; timestep: number },
+): Promise<Float32Array> {
+  const { cond, uncond } = await evaluate(guided.model, { ...guided, ...level, input: sample });
+  if (uncond === undefined) return cond;
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) {
+    out[i] = uncond[i] + Math.fround(Math.fround(cond[i] - uncond[i]) * guided.cfg);
+  }
+  return out;
+}

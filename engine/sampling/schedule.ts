@@ -1,0 +1,112 @@
+// The SD1.5 noise schedule (scaled_linear betas 0.00085..0.012, 1000 steps) in the two precisions the
+// references use: diffusers (float32 tables) and ComfyUI's ModelSamplingDiscrete (float64, then float32 σ).
+// sd15-reference.md §5.1 and §5.6; checked against test/fixtures/sd15-tiny/scheduler.json.
+
+export const TRAIN_STEPS = 1000;
+const BETA_START = 0.00085;
+const BETA_END = 0.012;
+const f32 = Math.fround;
+
+/** diffusers' float32 tables (what the DDIM / DDIM-inverse samplers use). */
+export interface DiffusersSchedule {
+  betas: Float32Array;
+  /** ᾱ_t = Π_{i≤t}(1 − β_i), float32 values accumulated in float64 as torch's CPU cumprod does. */
+  alphasCumprod: Float32Array;
+  /** ᾱ_0: used where the previous timestep is negative (set_alpha_to_one false). */
+  finalAlphaCumprod: number;
+}
+
+/** ComfyUI's k-diffusion view: σ_t table and its logs, both float32 values. */
+export interface SigmaSchedule {
+  sigmas: Float32Array;
+  logSigmas: Float32Array;
+  sigmaMin: number;
+  sigmaMax: number;
+}
+
+let diffusersCache: DiffusersSchedule | undefined;
+let sigmaCache: SigmaSchedule | undefined;
+
+/** torch.linspace(√β_start, √β_end, 1000, float32) as torch 1.13's x86 AVX2 kernel computes it: blocks of
+ *  8 lanes; each block's first value is start + step·idx rounded once (fused), the other lanes add step·k.
+ *  This reproduces the fixture's betas bit for bit; a plain per-element formula differs in ~200 of 1000. */
+function torchLinspaceF32(start: number, end: number, count: number): Float32Array {
+  const s = f32(start);
+  const e = f32(end);
+  const step = f32(f32(e - s) / (count - 1));
+  const halfway = Math.floor(count / 2);
+  const out = new Float32Array(count);
+  for (let block = 0; block < count; block += 8) {
+    const base = block < halfway ? f32(s + step * block) : f32(e - step * (count - block - 1));
+    out[block] = base;
+    for (let k = 1; k < 8 && block + k < count; k++) out[block + k] = f32(base + f32(step * k));
+  }
+  return out;
+}
+
+export function diffusersSchedule(): DiffusersSchedule {
+  if (diffusersCache) return diffusersCache;
+  const roots = torchLinspaceF32(Math.sqrt(BETA_START), Math.sqrt(BETA_END), TRAIN_STEPS);
+  const betas = roots.map((r) => f32(r * r));
+  const alphasCumprod = new Float32Array(TRAIN_STEPS);
+  let product = 1; // torch's CPU cumprod accumulates float32 inputs in double
+  for (let t = 0; t < TRAIN_STEPS; t++) {
+    product *= f32(1 - betas[t]);
+    alphasCumprod[t] = product;
+  }
+  diffusersCache = { betas, alphasCumprod, finalAlphaCumprod: alphasCumprod[0] };
+  return diffusersCache;
+}
+
+/** ComfyUI: betas and cumprod in float64, σ = √((1 − ᾱ)/ᾱ) in float64, stored as float32; log σ taken
+ *  in float64 before the cast. */
+export function sigmaSchedule(): SigmaSchedule {
+  if (sigmaCache) return sigmaCache;
+  const start = Math.sqrt(BETA_START);
+  const end = Math.sqrt(BETA_END);
+  const step = (end - start) / (TRAIN_STEPS - 1);
+  const sigmas = new Float32Array(TRAIN_STEPS);
+  const logSigmas = new Float32Array(TRAIN_STEPS);
+  let product = 1;
+  for (let t = 0; t < TRAIN_STEPS; t++) {
+    const root = t < TRAIN_STEPS / 2 ? start + step * t : end - step * (TRAIN_STEPS - 1 - t);
+    product *= 1 - root * root;
+    const sigma = Math.sqrt((1 - product) / product);
+    sigmas[t] = sigma;
+    logSigmas[t] = Math.log(sigma);
+  }
+  sigmaCache = { sigmas, logSigmas, sigmaMin: sigmas[0], sigmaMax: sigmas[TRAIN_STEPS - 1] };
+  return sigmaCache;
+}
+
+/** ComfyUI `timestep(σ)`: the table index whose log σ is nearest (an integer, not interpolated). */
+export function timestepFromSigma(sigma: number): number {
+  const { logSigmas } = sigmaSchedule();
+  const logSigma = f32(Math.log(sigma));
+  let best = 0;
+  let bestDistance = Infinity;
+  for (let t = 0; t < logSigmas.length; t++) {
+    const distance = Math.abs(f32(logSigma - logSigmas[t]));
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = t;
+    }
+  }
+  return best;
+}
+
+/** ComfyUI `sigma(t)`: log-linear interpolation between the neighbouring table entries, float32 steps. */
+export function sigmaFromTimestep(timestep: number): number {
+  const { logSigmas } = sigmaSchedule();
+  const t = Math.min(Math.max(f32(timestep), 0), TRAIN_STEPS - 1);
+  const low = Math.floor(t);
+  const high = Math.ceil(t);
+  const w = f32(t - low);
+  const logSigma = f32(f32(f32(1 - w) * logSigmas[low]) + f32(w * logSigmas[high]));
+  return f32(Math.exp(logSigma));
+}
+
+/** σ of a diffusers timestep, from its float32 ᾱ: √((1 − ᾱ)/ᾱ) (reported to models and previews). */
+export function sigmaFromAlphaCumprod(alphaCumprod: number): number {
+  return Math.sqrt((1 - alphaCumprod) / alphaCumprod);
+}
