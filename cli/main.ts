@@ -16,7 +16,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(rest);
     case 'serve': {
-      const { serveCommand } = await import('./serve-command.ts');
+      const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest);
     }
     case undefined:

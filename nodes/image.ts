@@ -6,9 +6,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
-import type { DefinitionEnv, Folders, NodeDefinition, NodeResult } from '../engine/graph/index.ts';
+import type { DefinitionEnv, Folders, NodeContext, NodeDefinition, NodeResult } from '../engine/graph/index.ts';
 import { decodeImage, encodePng, scaleImage, toPythonJson, SCALE_METHODS, CROP_MODES } from '../engine/image/index.ts';
-import type { ImageBatch, ScaleMethod, CropMode } from '../engine/image/index.ts';
+import type { ImageBatch, JsonPath, ScaleMethod, CropMode } from '../engine/image/index.ts';
 import { resolveInside, parseAnnotatedName, nextCounterFilename, expandPrefixTokens, writeFileAtomic, UnsafePathError } from '../engine/files/index.ts';
 
 const MAX_RESOLUTION = 16384;
@@ -83,10 +83,20 @@ interface SaveTarget {
   compressionLevel: number;
 }
 
+/** ComfyUI coerces FLOAT inputs to Python floats before saving, so `cfg: 8` is written `8.0`:
+ *  a prompt path [node id, "inputs", name] is a float when the node's declared input is FLOAT. */
+function promptFloatPaths(prompt: Record<string, unknown>, ctx: NodeContext): (path: JsonPath) => boolean {
+  return (path) => {
+    if (path.length !== 3 || path[1] !== 'inputs') return false;
+    const node = prompt[String(path[0])] as { class_type?: unknown } | undefined;
+    return typeof node?.class_type === 'string' && ctx.inputSpec(node.class_type, String(path[2]))?.kind === 'FLOAT';
+  };
+}
+
 /** PNG text chunks as ComfyUI writes them (§5.4): "prompt", then one per extra_pnginfo key. */
-function metadataChunks(prompt: Record<string, unknown> | undefined, extraPngInfo: Record<string, unknown> | undefined): Array<[string, string]> {
+function metadataChunks(prompt: Record<string, unknown> | undefined, extraPngInfo: Record<string, unknown> | undefined, ctx: NodeContext): Array<[string, string]> {
   const chunks: Array<[string, string]> = [];
-  if (prompt !== undefined) chunks.push(['prompt', toPythonJson(prompt)]);
+  if (prompt !== undefined) chunks.push(['prompt', toPythonJson(prompt, { isFloat: promptFloatPaths(prompt, ctx) })]);
   for (const [key, value] of Object.entries(extraPngInfo ?? {})) chunks.push([key, toPythonJson(value)]);
   return chunks;
 }
@@ -124,7 +134,7 @@ export const saveImage = defineNode({
   outputNode: true,
   async run({ images, filename_prefix, prompt, extra_pnginfo }, ctx) {
     const target: SaveTarget = { folder: ctx.folders.output, type: 'output', prefix: filename_prefix, compressionLevel: 4 };
-    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo), () => ctx.throwIfInterrupted());
+    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), () => ctx.throwIfInterrupted());
   },
 });
 
@@ -147,7 +157,7 @@ export const previewImage = defineNode({
   outputNode: true,
   async run({ images, prompt, extra_pnginfo }, ctx) {
     const target: SaveTarget = { folder: ctx.folders.temp, type: 'temp', prefix: previewPrefix(), compressionLevel: 1 };
-    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo), () => ctx.throwIfInterrupted());
+    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), () => ctx.throwIfInterrupted());
   },
 });
 

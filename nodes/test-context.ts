@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DefinitionEnv, Folders, NodeContext, NodeServices } from '../engine/graph/index.ts';
+import type { DefinitionEnv, Folders, NodeContext, NodeRegistry, NodeServices } from '../engine/graph/index.ts';
 
 export interface TestContext {
   ctx: NodeContext;
@@ -22,6 +22,8 @@ export interface TestContextOptions {
   nodeId?: string;
   /** Services the node under test needs; none by default. */
   services?: NodeServices;
+  /** Node classes ctx.inputSpec can describe; none by default. */
+  registry?: NodeRegistry;
 }
 
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
@@ -39,6 +41,10 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     log: (message) => logs.push(message),
     // Other families add required services by declaration merging; tests pass what they use.
     services: options.services ?? ({} as NodeServices),
+    inputSpec: (classType, inputName) => {
+      const inputs = options.registry?.get(classType)?.inputs;
+      return inputs?.required[inputName] ?? inputs?.optional?.[inputName];
+    },
   };
   return { ctx, env: { folders }, folders, logs, dispose: () => rm(root, { recursive: true, force: true }) };
 }

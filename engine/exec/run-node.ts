@@ -117,6 +117,10 @@ function nodeContext(job: Job, nodeId: string, classType: string): NodeContext {
     signal: job.interrupt.signal,
     log: (message) => job.log(`[${classType} #${nodeId}] ${message}`),
     services: job.services,
+    inputSpec: (otherClass, inputName) => {
+      const inputs = job.registry.get(otherClass)?.inputs;
+      return inputs?.required[inputName] ?? inputs?.optional?.[inputName];
+    },
   };
 }
 

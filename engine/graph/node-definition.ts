@@ -163,6 +163,9 @@ export interface NodeContext {
   log(message: string): void;
   /** Shared, long-lived services (model runtime, caches) provided by whoever hosts the executor. */
   services: NodeServices;
+  /** The declared spec of any node class's input (e.g. to write a prompt's FLOAT values as Python
+   *  floats in PNG metadata); undefined for unknown classes or inputs. */
+  inputSpec(classType: string, inputName: string): InputSpec | undefined;
 }
 
 /** Services the host provides to nodes; engine folders extend it by declaration merging. */

@@ -1,0 +1,130 @@
+// Main-thread side of the execution worker: an ExecutionBackend that runs jobs in a
+// worker_threads worker, interrupts it through a SharedArrayBuffer flag (works while the worker
+// is blocked in a synchronous ONNX run), and replaces the worker if it dies mid-job.
+
+import { Worker } from 'node:worker_threads';
+import type { Folders } from '../engine/graph/index.ts';
+import { createSharedInterruptFlag } from '../engine/exec/index.ts';
+import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
+import type { BackendJob, ExecutionBackend } from '../engine/server/index.ts';
+import type { FromWorker, ToWorker, WorkerData } from './execution-worker.ts';
+
+export interface WorkerBackendOptions {
+  folders: Folders;
+  device: string;
+  /** URL of a module exporting createRegistry(); default nodes/index.ts. */
+  registryModule?: string;
+  log(message: string): void;
+}
+
+interface PendingRun {
+  id: number;
+  onEvent(event: ExecutionEvent): void;
+  resolve(outcome: ExecutionOutcome): void;
+  reject(error: Error): void;
+}
+
+interface LiveWorker {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+const BOOT = new URL('./execution-worker-boot.mjs', import.meta.url);
+const ENTRY = new URL('./execution-worker.ts', import.meta.url).href;
+/** How long close() lets the worker release its services before terminating it. */
+const CLOSE_GRACE_MS = 5000;
+
+export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBackend {
+  const interrupt = createSharedInterruptFlag();
+  let live: LiveWorker | undefined;
+  let current: PendingRun | undefined;
+  let nextId = 1;
+  let closing = false;
+
+  function start(): LiveWorker {
+    const data: WorkerData = {
+      entry: ENTRY,
+      folders: options.folders,
+      device: options.device,
+      registryModule: options.registryModule,
+      interruptBuffer: interrupt.buffer,
+    };
+    const worker = new Worker(BOOT, { workerData: data, stdout: false, stderr: false });
+    let markReady!: () => void;
+    let failStart!: (error: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failStart = reject;
+    });
+    ready.catch(() => {}); // observed by run(); avoid an unhandled rejection when idle
+    worker.on('message', (message: FromWorker) => onMessage(message, markReady));
+    worker.on('error', (error) => {
+      options.log(`execution worker failed: ${error.stack ?? error.message}`);
+      failStart(error);
+    });
+    worker.on('exit', (code) => {
+      if (live?.worker === worker) live = undefined;
+      const error = new Error(`the execution worker stopped unexpectedly (exit code ${code}); the server started a new one`);
+      failStart(error);
+      if (current && !closing) options.log(`execution worker exited with code ${code} during a job`);
+      const run = current;
+      current = undefined;
+      run?.reject(closing ? new Error('the server is shutting down') : error);
+    });
+    return { worker, ready };
+  }
+
+  function onMessage(message: FromWorker, markReady: () => void): void {
+    switch (message.type) {
+      case 'ready':
+        markReady();
+        return;
+      case 'log':
+        options.log(message.message);
+        return;
+      case 'event':
+        if (current?.id === message.id) current.onEvent(message.event);
+        return;
+      case 'done':
+      case 'failed': {
+        const run = current;
+        if (run?.id !== message.id) return;
+        current = undefined;
+        if (message.type === 'done') run.resolve(message.outcome);
+        else run.reject(new Error(message.message));
+      }
+    }
+  }
+
+  function send(message: ToWorker): void {
+    live?.worker.postMessage(message);
+  }
+
+  live = start();
+  return {
+    async run(job: BackendJob, onEvent) {
+      if (closing) throw new Error('the server is shutting down');
+      if (current) throw new Error(`cannot start prompt ${job.promptId}: the worker is busy`);
+      live ??= start();
+      const worker = live;
+      await worker.ready;
+      return new Promise<ExecutionOutcome>((resolve, reject) => {
+        current = { id: nextId++, onEvent, resolve, reject };
+        worker.worker.postMessage({ type: 'run', id: current.id, job } satisfies ToWorker);
+      });
+    },
+    interrupt: () => interrupt.set(),
+    free: (request) => send({ type: 'free', ...request }),
+    async close() {
+      closing = true;
+      const worker = live?.worker;
+      if (!worker) return;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // A blocked worker cannot handle 'close'; terminate it after a grace period.
+      const timer = setTimeout(() => void worker.terminate(), current ? 0 : CLOSE_GRACE_MS);
+      send({ type: 'close' });
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

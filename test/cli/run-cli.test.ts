@@ -1,0 +1,101 @@
+// The `invgraph run` command end to end, as a user runs it: a child process on real files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { readPngTextChunks } from '../../engine/image/index.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/invgraph.mjs');
+const RESIZE = join(ROOT, 'test/fixtures/workflows/resize.api.json');
+const TXT2IMG = join(ROOT, 'workflows/txt2img.json');
+
+function workspace(): { dir: string; input: string; out: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'invgraph-cli-'));
+  const input = join(dir, 'input');
+  const out = join(dir, 'output');
+  mkdirSync(input);
+  return { dir, input, out, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function invgraph(args: string[], cwd: string) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd, encoding: 'utf8', env: { ...process.env, INVGRAPH_CACHE_DIR: join(cwd, 'graphs') }, timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function writePortrait(path: string): Promise<void> {
+  await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toFile(path);
+}
+
+test('runs an API-format LoadImage → ImageScale → SaveImage workflow and prints the PNG it wrote', async () => {
+  const ws = workspace();
+  try {
+    await writePortrait(join(ws.input, 'portrait.png'));
+    const run = invgraph(['run', RESIZE, '--input', ws.input, '--out', ws.out], ws.dir);
+    assert.equal(run.code, 0, run.stderr);
+    const printed = run.stdout.trim().split('\n');
+    assert.deepEqual(printed, [join(ws.out, 'resized', 'ComfyUI_00001_.png')]);
+    const png = readFileSync(printed[0]);
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.width, meta.height], [64, 48]);
+    const text = readPngTextChunks(png);
+    assert.deepEqual(Object.keys(text), ['prompt']);
+    // Python json.dumps form, as ComfyUI writes it.
+    assert.match(text.prompt, /^\{"1": \{"inputs": \{"image": "portrait.png", "upload": "image"\}, "class_type": "LoadImage"/);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('a workflow with a missing input fails with the structured error and writes nothing', async () => {
+  const ws = workspace();
+  try {
+    await writePortrait(join(ws.input, 'portrait.png'));
+    const prompt = JSON.parse(readFileSync(RESIZE, 'utf8'));
+    delete prompt['2'].inputs.width;
+    const path = join(ws.dir, 'broken.json');
+    writeFileSync(path, JSON.stringify(prompt));
+    const run = invgraph(['run', path, '--input', ws.input, '--out', ws.out], ws.dir);
+    assert.equal(run.code, 1);
+    const report = JSON.parse(run.stderr.slice(run.stderr.indexOf('{')));
+    assert.equal(report.error.type, 'prompt_outputs_failed_validation');
+    assert.equal(report.node_errors['2'].errors[0].type, 'required_input_missing');
+    assert.equal(report.node_errors['2'].errors[0].extra_info.input_name, 'width');
+    assert.deepEqual(readdirSync(ws.out).length, 0);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('txt2img on the tiny model: same seed twice gives bit-identical images; a 64-bit seed keeps its exact value', async () => {
+  const ws = workspace();
+  try {
+    const seed = '18446744073709551615';
+    const args = ['run', TXT2IMG, '--input', ws.input, '--out', ws.out, '--models', join(ROOT, 'models'), '--set', `3.seed=${seed}`, '--set', '5.width=64', '--set', '5.height=64', '--set', '3.steps=4'];
+    const first = invgraph(args, ws.dir);
+    assert.equal(first.code, 0, first.stderr);
+    const second = invgraph(args, ws.dir);
+    assert.equal(second.code, 0, second.stderr);
+    const [a, b] = [first, second].map((r) => r.stdout.trim());
+    assert.notEqual(a, b, 'counter-based names: the second run writes a new file');
+    const pixels = await Promise.all([a, b].map((p) => sharp(p).raw().toBuffer()));
+    assert.ok(pixels[0].equals(pixels[1]), 'same seed → same pixels');
+    const prompt = readPngTextChunks(readFileSync(a)).prompt;
+    assert.ok(prompt.includes(`"seed": ${seed}`), 'the exact 64-bit seed is in the metadata');
+    assert.ok(prompt.includes('"cfg": 7.5') && prompt.includes('"denoise": 1.0'), 'FLOAT inputs print as Python floats');
+    const workflow = readPngTextChunks(readFileSync(a)).workflow;
+    assert.ok(workflow.startsWith('{"id": '), 'UI workflows are embedded as the workflow chunk');
+    assert.match(first.stderr, /KSampler/);
+    const other = invgraph([...args.slice(0, -6), '--set', '3.seed=18446744073709551614', '--set', '5.width=64', '--set', '5.height=64', '--set', '3.steps=4'], ws.dir);
+    assert.equal(other.code, 0, other.stderr);
+    const otherPixels = await sharp(other.stdout.trim()).raw().toBuffer();
+    assert.ok(!otherPixels.equals(pixels[0]), 'a seed one lower gives another image');
+  } finally {
+    ws.cleanup();
+  }
+});
