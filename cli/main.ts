@@ -1,10 +1,12 @@
 // Entry point of the `invgraph` command: dispatches to `run` (headless workflow) and `serve` (HTTP + ws).
 import { runCommand, RUN_USAGE } from './run.ts';
+import { convertCommand, CONVERT_USAGE } from './convert.ts';
 
 const USAGE = `invgraph — ComfyUI-compatible node graph engine (SD1.5 + Inv-Adapter on ONNX Runtime)
 
 Commands:
 ${RUN_USAGE}
+${CONVERT_USAGE}
   invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--input DIR] [--output DIR]
                  [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
       Runs the HTTP + websocket server and the browser editor (see docs/server.md).
@@ -15,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return runCommand(rest);
+    case 'convert':
+      return convertCommand(rest);
     case 'serve': {
       const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest);

@@ -1,0 +1,28 @@
+// `invgraph convert WORKFLOW.json [--out FILE]`: writes the API ("prompt") format of a UI workflow, as
+// the server would execute it (the API twins in workflows/ are made with it).
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseJson, stringifyJson, loadWorkflow } from '../engine/graph/index.ts';
+import { createRegistry } from '../nodes/index.ts';
+
+export const CONVERT_USAGE = `  invgraph convert WORKFLOW.json [--out FILE.api.json]
+      Prints (or writes) the API-format prompt of a UI-format workflow.`;
+
+export async function convertCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' } } });
+  if (positionals.length !== 1) {
+    process.stderr.write(`invgraph convert: expected one workflow file\n\n${CONVERT_USAGE}\n`);
+    return 2;
+  }
+  try {
+    const json = parseJson(await readFile(resolve(positionals[0]), 'utf8'));
+    const text = `${stringifyJson(loadWorkflow(json, createRegistry()), 2)}\n`;
+    if (values.out) await writeFile(resolve(values.out), text);
+    else process.stdout.write(text);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`invgraph convert: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

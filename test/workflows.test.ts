@@ -1,0 +1,32 @@
+// The workflows shipped in workflows/: each UI workflow validates against the real node registry, and
+// its API twin (`*.api.json`) is exactly what the server-side conversion computes (`invgraph convert`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseJson, loadWorkflow, validatePrompt, detectWorkflowFormat } from '../engine/graph/index.ts';
+import { createRegistry } from '../nodes/index.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const DIR = join(ROOT, 'workflows');
+const env = { folders: { input: join(DIR, 'inputs'), output: join(ROOT, 'output'), temp: join(ROOT, 'temp'), models: join(ROOT, 'models') } };
+const registry = createRegistry();
+const uiWorkflows = readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.api.json'));
+
+test('at least the text-to-image and img2img workflows are shipped', () => {
+  for (const name of ['txt2img.json', 'img2img.json']) assert.ok(uiWorkflows.includes(name), name);
+});
+
+for (const file of uiWorkflows) {
+  test(`workflows/${file} validates and matches its API twin`, async () => {
+    const json = parseJson(readFileSync(join(DIR, file), 'utf8'));
+    assert.equal(detectWorkflowFormat(json), 'ui');
+    const prompt = loadWorkflow(json, registry, env);
+    const result = await validatePrompt(prompt, registry, env);
+    assert.ok(result.ok, JSON.stringify(result.ok ? {} : result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    assert.deepEqual(result.node_errors, {});
+    const twin = join(DIR, file.replace(/\.json$/, '.api.json'));
+    assert.ok(existsSync(twin), `${twin} is missing: run \`invgraph convert workflows/${file} --out ${twin}\``);
+    assert.deepEqual(parseJson(readFileSync(twin, 'utf8')), prompt);
+  });
+}
