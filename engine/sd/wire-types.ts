@@ -3,6 +3,8 @@
 import type { Tensor } from '../tensor/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
+import type { Controlnet } from './controlnet-checkpoint.ts';
+import type { ImageBatch } from '../image/index.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {
@@ -20,9 +22,35 @@ export interface SdVae {
   checkpoint: Checkpoint;
 }
 
+/** A loaded ControlNet (ComfyUI's CONTROL_NET): the opened file; graphs are built when sampling. */
+export interface SdControlNet {
+  controlnet: Controlnet;
+}
+
+/**
+ * One ControlNet applied to a conditioning (ComfyUI's `cond['control']`): the newest link of a chain whose
+ * `previous` links were applied before it; the residuals of all links add up. The same link object on the
+ * positive and the negative entry means one ControlNet run serving both (ControlNetApplyAdvanced).
+ */
+export interface ControlLink {
+  controlNet: SdControlNet;
+  /** The hint as given (IMAGE, 0..1); resized to the latent's pixel size when sampling. */
+  hint: ImageBatch;
+  /** Conditioning scale of the residuals. */
+  strength: number;
+  /** Active while σ is within [σ(endPercent), σ(startPercent)] of the model schedule (ComfyUI percent_to_sigma). */
+  startPercent: number;
+  endPercent: number;
+  previous?: ControlLink;
+}
+
 /** One text conditioning: CLIP hidden states [1, 77·k, C] for a prompt of k 77-token chunks. */
 export interface ConditioningEntry {
   embeds: Tensor;
+  control?: ControlLink;
+  /** ComfyUI's `control_apply_to_uncond` (set by the old ControlNetApply): a positive entry's control also
+   *  serves a negative conditioning that has none of its own. */
+  controlApplyToUncond?: boolean;
 }
 
 export type Conditioning = ConditioningEntry[];
@@ -39,5 +67,6 @@ declare module '../graph/node-definition.ts' {
     VAE: SdVae;
     CONDITIONING: Conditioning;
     LATENT: Latent;
+    CONTROL_NET: SdControlNet;
   }
 }
