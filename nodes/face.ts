@@ -1,0 +1,110 @@
+// Face nodes of the Inv-Adapter pipeline (inv-adapter.md §1): FaceCrop cuts the square around
+// the detected face that DDIM inversion starts from; FaceSimilarity compares identities.
+// Glue only: detection, cropping and descriptors live in engine/face.
+import { defineNode } from '../engine/graph/index.ts';
+import type { NodeDefinition } from '../engine/graph/index.ts';
+import { faceCrop, faceDescriptor, faceSimilarity, SAME_PERSON_DISTANCE } from '../engine/face/index.ts';
+import type { FaceBox, FaceSimilarity, OnNoFace } from '../engine/face/index.ts';
+import type { ImageBatch } from '../engine/image/index.ts';
+
+const ON_NO_FACE = ['error', 'passthrough'] as const satisfies readonly OnNoFace[];
+
+/** FACE_BOX as display text: pixel values to two decimals. */
+function boxesJson(boxes: FaceBox[]): string {
+  return JSON.stringify(boxes, (_key, value: unknown) => (typeof value === 'number' ? Math.round(value * 100) / 100 : value));
+}
+
+export const faceCropNode = defineNode({
+  name: 'FaceCrop',
+  displayName: 'Face Crop',
+  category: 'inv-adapter/face',
+  description:
+    'Finds the face in each image and cuts a square around it (centred on eyes, nose and mouth, with a margin for head and hair), resized to size×size. Where the square reaches past the image, its edge pixels repeat.',
+  inputs: {
+    required: {
+      image: { kind: 'LINK', type: 'IMAGE' },
+      margin: {
+        kind: 'FLOAT', default: 0.6, min: 0, max: 3, step: 0.05,
+        tooltip: 'Added on each side, as a fraction of the face size: the square is face × (1 + 2·margin). 0.6 takes in head and hair.',
+      },
+      size: { kind: 'INT', default: 512, min: 64, max: 2048, step: 8, tooltip: 'Side of the output square in pixels; 512 is SD1.5\'s native size.' },
+      face_index: { kind: 'INT', default: 0, min: 0, max: 63, tooltip: 'Which face, by size: 0 = the largest.' },
+      on_no_face: { kind: 'COMBO', options: ON_NO_FACE, tooltip: 'Without that face: stop with an error, or pass the centred square of the image through.' },
+    },
+  },
+  outputs: [
+    { type: 'IMAGE', name: 'face' },
+    { type: 'FACE_BOX', name: 'face_box', tooltip: 'Where each image was cropped, in its own pixels.' },
+    { type: 'STRING', name: 'face_box_json' },
+  ],
+  async run({ image, margin, size, face_index, on_no_face }, ctx) {
+    ctx.log('detecting faces');
+    // Validation has checked on_no_face against ON_NO_FACE.
+    const { image: face, boxes } = await faceCrop(image, {
+      margin, size, index: face_index, onNoFace: on_no_face as OnNoFace,
+      onProgress: (done, total) => ctx.progress(done, total),
+    });
+    return { outputs: [face, boxes, boxesJson(boxes)] };
+  },
+});
+
+/** Pairs item i of a with item i of b; a batch of 1 pairs with every item of the other. */
+function batchPairs(a: ImageBatch, b: ImageBatch): Array<[number, number]> {
+  if (a.batch !== b.batch && a.batch !== 1 && b.batch !== 1) {
+    throw new Error(`image_a is a batch of ${a.batch} and image_b a batch of ${b.batch}; give batches of one size, or one image to compare with every image of the other`);
+  }
+  return Array.from({ length: Math.max(a.batch, b.batch) }, (_, i) => [a.batch === 1 ? 0 : i, b.batch === 1 ? 0 : i]);
+}
+
+/** faceDescriptor per batch item, computed once even when an item is in several pairs. */
+function descriptorsOf(image: ImageBatch): (item: number) => Promise<Float32Array> {
+  const computed = new Map<number, Promise<Float32Array>>();
+  return (item) => {
+    if (!computed.has(item)) computed.set(item, faceDescriptor(image, item));
+    return computed.get(item)!;
+  };
+}
+
+function pairLine(result: FaceSimilarity, a: number, b: number, pairCount: number): string {
+  const which = pairCount > 1 ? `image_a ${a} vs image_b ${b}: ` : '';
+  const verdict = result.samePerson ? 'same person' : 'different people';
+  return `${which}cosine ${result.cosine.toFixed(3)}, distance ${result.distance.toFixed(3)} → ${verdict} by face-api's rule (distance < ${SAME_PERSON_DISTANCE} = same person)`;
+}
+
+export const faceSimilarityNode = defineNode({
+  name: 'FaceSimilarity',
+  displayName: 'Face Similarity',
+  category: 'inv-adapter/face',
+  description:
+    "Compares the largest face of each image by face-api's 128-d identity descriptors: cosine similarity (1 = identical; different people measure about 0.82–0.96) and euclidean distance (face-api's rule: below 0.6 = same person, a loose guide). With batches, image i is compared with image i and the mean cosine is returned.",
+  inputs: {
+    required: {
+      image_a: { kind: 'LINK', type: 'IMAGE' },
+      image_b: { kind: 'LINK', type: 'IMAGE' },
+    },
+  },
+  outputs: [
+    { type: 'FLOAT', name: 'similarity', tooltip: 'Cosine similarity of the descriptors, mean over the pairs.' },
+    { type: 'STRING', name: 'summary' },
+  ],
+  outputNode: true,
+  async run({ image_a, image_b }, ctx) {
+    const pairs = batchPairs(image_a, image_b);
+    const [descriptorA, descriptorB] = [descriptorsOf(image_a), descriptorsOf(image_b)];
+    const lines: string[] = [];
+    let cosineSum = 0;
+    for (const [index, [a, b]] of pairs.entries()) {
+      ctx.throwIfInterrupted();
+      const result = faceSimilarity(await descriptorA(a), await descriptorB(b));
+      cosineSum += result.cosine;
+      lines.push(pairLine(result, a, b, pairs.length));
+      ctx.progress(index + 1, pairs.length);
+    }
+    const similarity = cosineSum / pairs.length;
+    if (pairs.length > 1) lines.push(`mean cosine ${similarity.toFixed(3)} over ${pairs.length} pairs`);
+    const summary = lines.join('\n');
+    return { outputs: [similarity, summary], ui: { text: [summary] } };
+  },
+});
+
+export const faceNodes: readonly NodeDefinition[] = [faceCropNode, faceSimilarityNode];
