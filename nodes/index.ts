@@ -5,8 +5,9 @@ import { loaderNodes } from './loaders.ts';
 import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
 import { samplingNodes } from './sampling.ts';
+import { faceNodes } from './face.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();
