@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Folders, NodeRegistry, NodeServices } from '../engine/graph/index.ts';
 import { createExecutor, fromSharedBuffer } from '../engine/exec/index.ts';
+import { validatePrompt } from '../engine/graph/index.ts';
 import type { ExecutionEvent, ExecutionJob, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createNodeServices } from '../nodes/services.ts';
 
@@ -49,15 +50,25 @@ async function main(): Promise<void> {
   });
   const interrupt = fromSharedBuffer(data.interruptBuffer);
 
+  // The queue stores prompts as JSON, which loses what validation coerced (a SEED is a bigint even when
+  // it is small): coerce again here, in the thread that runs it. A prompt that no longer validates (a
+  // model file removed since it was queued) fails with the validation message.
+  const env = { folders: data.folders };
+  async function runJob(id: number, job: ExecutionJob): Promise<void> {
+    try {
+      const checked = await validatePrompt(job.prompt, registry, env);
+      if (!checked.ok) throw new Error(`the prompt no longer validates: ${checked.error.message}: ${checked.error.details}`);
+      const outcome = await executor.execute({ ...job, prompt: checked.prompt }, { onEvent: (event) => post({ type: 'event', id, event }), interrupt });
+      post({ type: 'done', id, outcome });
+    } catch (error) {
+      post({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        executor
-          .execute(message.job, { onEvent: (event) => post({ type: 'event', id: message.id, event }), interrupt })
-          .then(
-            (outcome) => post({ type: 'done', id: message.id, outcome }),
-            (error: unknown) => post({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) }),
-          );
+        void runJob(message.id, message.job);
         break;
       case 'free':
         if (message.freeMemory) executor.clearCache();

@@ -114,6 +114,9 @@ async function runWorkflow(options: RunOptions): Promise<number> {
     return outcome.status === 'interrupted' ? 130 : 1;
   }
   const files = outputFiles(outcome.outputs, folders);
+  for (const [nodeId, ui] of Object.entries(outcome.outputs)) {
+    for (const text of ui.text ?? []) process.stderr.write(`[${nodeId}] ${String(text)}\n`);
+  }
   if (options.json) {
     process.stdout.write(stringifyJson({ files, timings: display.timings }) + '\n');
   } else {

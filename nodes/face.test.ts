@@ -62,13 +62,13 @@ test('FaceCrop without a face: the error names the image, passthrough gives the 
 test('FaceSimilarity: an image with itself is 1 and the same person; two people are less alike', () =>
   withContext(async ({ ctx }) => {
     const clown = await loadPhoto(PHOTOS.clown);
-    const same = await faceSimilarityNode.run({ image_a: clown, image_b: clown }, ctx);
+    const same = await faceSimilarityNode.run({ image_a: clown, image_b: clown, on_no_face: 'error' }, ctx);
     const [similarity, summary] = same.outputs as [number, string];
     assert.ok(similarity > 0.9999, `${similarity}`);
     assert.match(summary, /^cosine 1\.000, distance 0\.000 → same person by face-api's rule \(distance < 0\.6 = same person\)$/);
     assert.deepEqual(same.ui, { text: [summary] });
 
-    const other = await faceSimilarityNode.run({ image_a: clown, image_b: await loadPhoto(PHOTOS.blond) }, ctx);
+    const other = await faceSimilarityNode.run({ image_a: clown, image_b: await loadPhoto(PHOTOS.blond), on_no_face: 'error' }, ctx);
     const [otherSimilarity, otherSummary] = other.outputs as [number, string];
     assert.ok(otherSimilarity < 0.95, `${otherSimilarity}`);
     assert.match(otherSummary, /different people/);
@@ -78,7 +78,7 @@ test('FaceSimilarity with batches: pairs by index, one image against many, mean 
   withContext(async ({ ctx }) => {
     const clown = await loadPhoto(PHOTOS.clown);
     const pair = stackImages([clown, await loadPhoto(PHOTOS.clown, (photo) => photo.flop())]);
-    const { outputs } = await faceSimilarityNode.run({ image_a: clown, image_b: pair }, ctx);
+    const { outputs } = await faceSimilarityNode.run({ image_a: clown, image_b: pair, on_no_face: 'error' }, ctx);
     const [similarity, summary] = outputs as [number, string];
     const lines = summary.split('\n');
     assert.equal(lines.length, 3);
@@ -88,7 +88,11 @@ test('FaceSimilarity with batches: pairs by index, one image against many, mean 
     assert.ok(similarity < 1 && similarity > 0.95);
 
     const three = stackImages([clown, clown, clown]);
-    await assert.rejects(Promise.resolve(faceSimilarityNode.run({ image_a: three, image_b: pair }, ctx)), /image_a is a batch of 3 and image_b a batch of 2/);
+    await assert.rejects(Promise.resolve(faceSimilarityNode.run({ image_a: three, image_b: pair, on_no_face: 'error' }, ctx)), /image_a is a batch of 3 and image_b a batch of 2/);
     const blank = makeImageBatch(1, 64, 64);
-    await assert.rejects(Promise.resolve(faceSimilarityNode.run({ image_a: clown, image_b: blank }, ctx)), /no face found in image 0 \(64x64\)/);
+    await assert.rejects(Promise.resolve(faceSimilarityNode.run({ image_a: clown, image_b: blank, on_no_face: 'error' }, ctx)), /no face found in image 0 \(64x64\)/);
+    // score_zero: the run goes on, the pair scores 0 and the summary says why.
+    const scored = await faceSimilarityNode.run({ image_a: clown, image_b: blank, on_no_face: 'score_zero' }, ctx);
+    assert.equal(scored.outputs[0], 0);
+    assert.match(String(scored.outputs[1]), /^similarity 0: no face found in image 0 \(64x64\)/);
   }));

@@ -3,7 +3,7 @@
 // Glue only: detection, cropping and descriptors live in engine/face.
 import { defineNode } from '../engine/graph/index.ts';
 import type { NodeDefinition } from '../engine/graph/index.ts';
-import { faceCrop, faceDescriptor, faceSimilarity, SAME_PERSON_DISTANCE } from '../engine/face/index.ts';
+import { faceCrop, faceDescriptor, faceSimilarity, FaceNotFoundError, SAME_PERSON_DISTANCE } from '../engine/face/index.ts';
 import type { FaceBox, FaceSimilarity, OnNoFace } from '../engine/face/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
 
@@ -81,6 +81,10 @@ export const faceSimilarityNode = defineNode({
     required: {
       image_a: { kind: 'LINK', type: 'IMAGE' },
       image_b: { kind: 'LINK', type: 'IMAGE' },
+      on_no_face: {
+        kind: 'COMBO', options: ['score_zero', 'error'],
+        tooltip: 'score_zero: a pair where an image shows no face scores 0 and the summary says so (the run goes on); error: stop with a "no face found" error.',
+      },
     },
   },
   outputs: [
@@ -88,16 +92,21 @@ export const faceSimilarityNode = defineNode({
     { type: 'STRING', name: 'summary' },
   ],
   outputNode: true,
-  async run({ image_a, image_b }, ctx) {
+  async run({ image_a, image_b, on_no_face }, ctx) {
     const pairs = batchPairs(image_a, image_b);
     const [descriptorA, descriptorB] = [descriptorsOf(image_a), descriptorsOf(image_b)];
     const lines: string[] = [];
     let cosineSum = 0;
     for (const [index, [a, b]] of pairs.entries()) {
       ctx.throwIfInterrupted();
-      const result = faceSimilarity(await descriptorA(a), await descriptorB(b));
-      cosineSum += result.cosine;
-      lines.push(pairLine(result, a, b, pairs.length));
+      try {
+        const result = faceSimilarity(await descriptorA(a), await descriptorB(b));
+        cosineSum += result.cosine;
+        lines.push(pairLine(result, a, b, pairs.length));
+      } catch (error) {
+        if (on_no_face === 'error' || !(error instanceof FaceNotFoundError)) throw error;
+        lines.push(`${pairs.length > 1 ? `image_a ${a} vs image_b ${b}: ` : ''}similarity 0: ${error.message.split(',')[0]}`);
+      }
       ctx.progress(index + 1, pairs.length);
     }
     const similarity = cosineSum / pairs.length;

@@ -6,8 +6,9 @@ import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
+import { invAdapterNodes } from './inv-adapter.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

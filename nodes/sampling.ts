@@ -5,7 +5,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES, sample } from '../engine/sampling/index.ts';
 import type { SampleOptions, StepProgress } from '../engine/sampling/index.ts';
-import { createEpsModel, conditioningEmbeds, latentToRgb } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, eaaPatch, latentToRgb } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { encodePreviewJpeg } from '../engine/image/index.ts';
 import { sdRuntime } from './sd-services.ts';
@@ -38,12 +38,16 @@ interface SamplingRequest {
 
 async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<Latent> {
   const runtime = sdRuntime(ctx);
-  const session = await runtime.unetSession(request.model.checkpoint, {}, (m) => ctx.log(m));
-  const epsModel = createEpsModel({
-    session,
-    positive: conditioningEmbeds(request.positive, 'positive'),
-    negative: conditioningEmbeds(request.negative, 'negative'),
+  // One UNet graph for everything the model and conditionings carry: ControlNets, the Inv-Adapter EAA.
+  const unet = await prepareGuidedUnet(runtime, {
+    model: request.model,
+    positive: request.positive,
+    negative: request.negative,
+    latentDims: request.latent.samples.dims,
+    patch: eaaPatch(request.model),
+    log: (m) => ctx.log(m),
   });
+  const epsModel = createEpsModel(unet);
   const reporter = stepReporter(ctx, request.latent.samples.dims);
   try {
     const samples = await sample({

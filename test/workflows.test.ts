@@ -2,19 +2,26 @@
 // its API twin (`*.api.json`) is exactly what the server-side conversion computes (`invgraph convert`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdtempSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { parseJson, loadWorkflow, validatePrompt, detectWorkflowFormat } from '../engine/graph/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DIR = join(ROOT, 'workflows');
-const env = { folders: { input: join(DIR, 'inputs'), output: join(ROOT, 'output'), temp: join(ROOT, 'temp'), models: join(ROOT, 'models') } };
+// The input folder a user would have: the shipped example image and a face photo (face-api's sample).
+const input = mkdtempSync(join(tmpdir(), 'invgraph-workflows-'));
+copyFileSync(join(DIR, 'inputs', 'example.png'), join(input, 'example.png'));
+const faceApi = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+copyFileSync(join(faceApi, '..', 'demo', 'sample1.jpg'), join(input, 'face.jpg'));
+const env = { folders: { input, output: join(ROOT, 'output'), temp: join(ROOT, 'temp'), models: join(ROOT, 'models') } };
 const registry = createRegistry();
 const uiWorkflows = readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.api.json'));
 
 test('at least the text-to-image and img2img workflows are shipped', () => {
-  for (const name of ['txt2img.json', 'img2img.json']) assert.ok(uiWorkflows.includes(name), name);
+  for (const name of ['txt2img.json', 'img2img.json', 'inv-adapter.json']) assert.ok(uiWorkflows.includes(name), name);
 });
 
 for (const file of uiWorkflows) {

@@ -13,13 +13,17 @@ import type { ParityContext } from './context.ts';
 import { tokenizerSection, textEncoderSection } from './text-sections.ts';
 import { vaeSection, unetSection } from './network-sections.ts';
 import { pipelineSection } from './pipeline-section.ts';
+import { controlnetSection } from './controlnet-section.ts';
+import { eaaSection } from './eaa-section.ts';
 
 export const SECTIONS = {
   tokenizer: tokenizerSection,
   text_encoder: textEncoderSection,
   vae: vaeSection,
   unet: unetSection,
+  unet_controlnet: controlnetSection,
   pipeline: pipelineSection,
+  eaa: eaaSection,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 

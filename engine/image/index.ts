@@ -21,3 +21,5 @@ export type { PythonJsonOptions, JsonPath } from './python-json.ts';
 export { scaleImage, resizeImage, SCALE_METHODS, CROP_MODES } from './resize.ts';
 export type { ScaleMethod, CropMode } from './resize.ts';
 export { encodePreviewJpeg } from './preview.ts';
+export { cannyEdges, depthStyle, PreprocessError } from './preprocess.ts';
+export type { CannyOptions } from './preprocess.ts';

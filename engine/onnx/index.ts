@@ -18,3 +18,5 @@ export type { SafetensorsFile, TensorInfo, StDType, TensorToWrite } from './safe
 export { openSafetensors, writeSafetensors, safetensorsSource, weightRef, fileStamp, SafetensorsError } from './safetensors.ts';
 export type { GraphKey } from './graph-cache.ts';
 export { cachedModel, checkpointFingerprint, graphFolder, BUILDER_VERSION } from './graph-cache.ts';
+export type { StreamEntry } from './safetensors-stream.ts';
+export { SafetensorsStreamWriter, toFloat16, fromFloat16 } from './safetensors-stream.ts';

@@ -34,8 +34,8 @@ function diffusersNames(net: Controlnet): string[] {
   return [...names];
 }
 
-/** Writes the fixture's weights under other names, as float32 or float16. */
-function rewrite(path: string, rename: (diffusersName: string) => string, dtype: 'F32' | 'F16'): void {
+/** Writes the fixture's weights under other names, as float32 or float16 (plus `extra` tensors). */
+function rewrite(path: string, rename: (diffusersName: string) => string, dtype: 'F32' | 'F16', extra: Record<string, TensorToWrite> = {}): void {
   const net = openControlnet(CONTROLNET);
   const tensors: Record<string, TensorToWrite> = {};
   for (const name of diffusersNames(net)) {
@@ -43,7 +43,7 @@ function rewrite(path: string, rename: (diffusersName: string) => string, dtype:
     const values = new Float32Array(fixtureBytes.buffer.slice(fixtureBytes.byteOffset + ref.offset, fixtureBytes.byteOffset + ref.offset + ref.length));
     tensors[rename(name)] = dtype === 'F32' ? { dtype, shape: ref.shape, data: values } : { dtype, shape: ref.shape, data: Uint16Array.from(values, f32ToF16) };
   }
-  writeSafetensors(path, tensors);
+  writeSafetensors(path, { ...extra, ...tensors });
 }
 
 /** The fused UNet + this ControlNet on the golden inputs: residual 0, mid residual and out. */
@@ -93,7 +93,11 @@ test('bare LDM names, diffusers names (single file) and an fp16 diffusers folder
   assert.equal(openControlnet(single).layout, 'diffusers');
   assert.equal(openControlnet(folder).layout, 'diffusers');
   assert.equal(openSafetensors(join(folder, 'diffusion_pytorch_model.fp16.safetensors')).tensors.get('controlnet_mid_block.weight')?.dtype, 'F16');
-  for (const path of [bare, single]) {
+  // A whole ControlLDM training file: the base UNet (model.diffusion_model.*) beside control_model.*.
+  const whole = join(dir, 'control-ldm.safetensors');
+  rewrite(whole, (n) => controlnetLdmKeys(n, 'control_model.', 8)[0], 'F32', { 'model.diffusion_model.input_blocks.0.0.weight': { dtype: 'F32', shape: [1], data: Float32Array.of(0) } });
+  assert.equal(openControlnet(whole).layout, 'ldm');
+  for (const path of [bare, single, whole]) {
     const r = await residuals(path);
     assertClose(r.down0, golden('down_residual.0').data, `${path} down_residual.0`);
     assertClose(r.mid, golden('mid_residual').data, `${path} mid_residual`);

@@ -7,7 +7,8 @@ import { createSession } from '../onnx/index.ts';
 import type { Feed } from '../onnx/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { openCheckpoint } from './checkpoint.ts';
-import { unetModelPath } from './unet.ts';
+import { unetModelPath, buildUnetGraph } from './unet.ts';
+import { ControlnetError } from './controlnet-checkpoint.ts';
 import type { UnetVariant } from './unet.ts';
 import { transformerBlocks } from './unet-blocks.ts';
 import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from './test-fixture.ts';
@@ -84,6 +85,16 @@ test('fused ControlNet: strength 0 is bitwise the plain UNet; strengths are per 
   }
 });
 
+test('a shared [1,3,…] hint gives the same output as the hint repeated per row', async () => {
+  const hint = golden('hint');
+  const shared: UnetVariant = { controlnet: { residuals: 'fused', nets: [{ path: CONTROLNET, sharedHint: true }] } };
+  const one = await runUnet(shared, { ...baseFeeds(), 'controlnet.0.hint': feed(hint), 'controlnet.0.strength': rows(1, 0.5) });
+  const perRow = await runUnet(fused([CONTROLNET]), { ...baseFeeds(), 'controlnet.0.hint': hintFeed(hint.data), 'controlnet.0.strength': rows(1, 0.5) });
+  assertClose(one.out.data, perRow.out.data, 'shared vs per-row hint');
+  const half = one.out.data.length / 2;
+  assertClose(one.out.data.subarray(0, half), golden('out').data.subarray(0, half), 'row 0 at strength 1');
+});
+
 test('two chained ControlNets: residuals add up (fused graph = UNet fed the sum of both residual sets)', async () => {
   const hintA = hintFeed(golden('hint').data);
   const hintB = hintFeed(noise(3 * 64 * 64, 7).map((v) => (v + 1) / 2));
@@ -124,16 +135,33 @@ test('ControlNet + EAA in one graph: strength 0 equals the EAA-only graph bitwis
   assert.ok(!bitwiseEqual(on.out.data, eaaOnly.out.data) && !bitwiseEqual(on.out.data, controlOnly.out.data));
 });
 
-test('fused ControlNet on non-square latents (8×16): hint 64×128, output shape follows', async () => {
-  const out = await runUnet(fused([CONTROLNET]), {
-    sample: { dims: [1, 4, 8, 16], data: noise(4 * 8 * 16, 3) },
-    timestep: rows(321),
-    encoder_hidden_states: { dims: [1, 77, 32], data: noise(77 * 32, 4) },
-    'controlnet.0.hint': { dims: [1, 3, 64, 128], data: noise(3 * 64 * 128, 5).map((v) => (v + 1) / 2) },
-    'controlnet.0.strength': rows(1),
-  });
-  assert.deepEqual(out.out.dims, [1, 4, 8, 16]);
-  assert.ok(out.out.data.every(Number.isFinite));
+test('fused ControlNet on non-square and odd latents (8×16, 9×7): hint 8× the latent, output shape follows', async () => {
+  const session = await createSession(unetModelPath(cacheDir, checkpoint, fused([CONTROLNET])).path, { device: 'cpu', threads: 1 });
+  try {
+    for (const [h, w] of [[8, 16], [9, 7]]) {
+      const out = await session.run({
+        sample: { dims: [1, 4, h, w], data: noise(4 * h * w, 3) },
+        timestep: rows(321),
+        encoder_hidden_states: { dims: [1, 77, 32], data: noise(77 * 32, 4) },
+        'controlnet.0.hint': { dims: [1, 3, 8 * h, 8 * w], data: noise(3 * 64 * h * w, 5).map((v) => (v + 1) / 2) },
+        'controlnet.0.strength': rows(1),
+      });
+      assert.deepEqual(out.out.dims, [1, 4, h, w]);
+      assert.ok(out.out.data.every(Number.isFinite), `${h}×${w}: finite`);
+    }
+  } finally {
+    await session.release();
+  }
+});
+
+test('fused ControlNet in a float16 graph: out within fp16 rounding of the golden', async () => {
+  const variant: UnetVariant = { compute: 'float16', controlnet: { residuals: 'fused', nets: [{ path: CONTROLNET, sharedHint: true }] } };
+  const out = await runUnet(variant, { ...baseFeeds(), 'controlnet.0.hint': feed(golden('hint')), 'controlnet.0.strength': rows(1, 1) });
+  const ref = golden('out').data;
+  const scale = Math.max(...ref.map(Math.abs));
+  const error = Math.max(...out.out.data.map((v, i) => Math.abs(v - ref[i])));
+  // float16 activations: ~1e-3 relative per op; measured 1.3e-3 of max|ref| on CPU.
+  assert.ok(error < 1e-2 * (1 + scale), `fp16 error ${error}`);
 });
 
 test('the ControlNet files are part of the graph cache key; the variant options too', () => {
@@ -142,4 +170,11 @@ test('the ControlNet files are part of the graph cache key; the variant options 
   const c = unetModelPath(cacheDir, checkpoint, fused([CONTROLNET], true)).path;
   assert.equal(new Set([a, b, c, unetModelPath(cacheDir, checkpoint, {}).path]).size, 4);
   assert.equal(unetModelPath(cacheDir, checkpoint, fused([CONTROLNET])).path, a);
+});
+
+test('a ControlNet that does not fit the checkpoint\'s UNet is refused naming the file and the mismatch', () => {
+  const other = { unet: checkpoint.unet, config: { ...checkpoint.config, unet: { ...checkpoint.config.unet, crossAttentionDim: 48 } } };
+  assert.throws(() => buildUnetGraph(other, fused([CONTROLNET])), (e: Error) =>
+    e instanceof ControlnetError && e.message.includes(CONTROLNET) && /text width 32 vs the UNet's 48/.test(e.message));
+  assert.throws(() => buildUnetGraph(checkpoint, { controlnet: { residuals: 'fused', nets: [] } }), /at least one net/);
 });

@@ -41,9 +41,9 @@ test('no control: the plain UNet (no variant, no feeds)', () => {
 test('ControlNetApplyAdvanced (one link on both): every row of a CFG call, hint resized to 8× the latent', () => {
   const shared = link();
   const plan = planControl(cond(shared), cond(shared), [2, 4, 3, 5]);
-  assert.deepEqual(plan.variant, { residuals: 'fused', nets: [{ path: controlNet.controlnet.path }] });
+  assert.deepEqual(plan.variant, { residuals: 'fused', nets: [{ path: controlNet.controlnet.path, sharedHint: true }] });
   const feeds = plan.feeds(cfg(3), 4);
-  assert.deepEqual(feeds['controlnet.0.hint'].dims, [4, 3, 24, 40]);
+  assert.deepEqual(feeds['controlnet.0.hint'].dims, [1, 3, 24, 40], 'one hint image: one shared row');
   assert.deepEqual(strengths(feeds, 0), [0.8, 0.8, 0.8, 0.8].map(Math.fround));
   assert.deepEqual(strengths(plan.feeds({ guidance: 'cond', sigma: 3 }, 2), 0), [0.8, 0.8].map(Math.fround));
 });
@@ -80,6 +80,7 @@ test('hint rows follow ComfyUI broadcast_image_to: row r of each half takes hint
   hint.data.fill(0.25, 0, 8 * 8 * 3);
   hint.data.fill(0.75, 8 * 8 * 3);
   const plan = planControl(cond(link({ hint })), cond(link({ hint })), [2, 4, 1, 1]);
+  assert.equal(plan.variant?.residuals === 'fused' && plan.variant.nets[0].sharedHint, false);
   const rowValues = (feeds: Record<string, { data: Float32Array }>, rows: number) =>
     Array.from({ length: rows }, (_, r) => feeds['controlnet.0.hint'].data[r * 3 * 64]);
   assert.deepEqual(rowValues(plan.feeds(cfg(1), 4), 4), [0.25, 0.75, 0.25, 0.75]);

@@ -66,13 +66,16 @@ export function planControl(positive: Conditioning, negative: Conditioning, late
   const ranges = links.map((l) => ({ high: percentToSigma(l.startPercent), low: percentToSigma(l.endPercent) }));
   const hintFeeds = new Map<string, Feeds>();
   return {
-    variant: { residuals: 'fused', nets: links.map((l) => ({ path: l.controlNet.controlnet.path })) },
+    variant: { residuals: 'fused', nets: links.map((l) => ({ path: l.controlNet.controlnet.path, sharedHint: l.hint.batch === 1 })) },
     feeds(call, rows) {
       const batch = call.guidance === 'cond' ? rows : rows / 2;
       const key = `${rows}:${batch}`;
       let hintFeed = hintFeeds.get(key);
       if (!hintFeed) {
-        hintFeed = Object.fromEntries(hints.map((h, i) => [`controlnet.${i}.hint`, { dims: [rows, 3, h.height, h.width], data: hintRows(h, rows, batch) }]));
+        hintFeed = Object.fromEntries(hints.map((h, i) => {
+          const count = h.batch === 1 ? 1 : rows; // a single hint is a shared [1,…] input (sharedHint)
+          return [`controlnet.${i}.hint`, { dims: [count, 3, h.height, h.width], data: hintRows(h, count, batch) }];
+        }));
         hintFeeds.set(key, hintFeed);
       }
       const feeds: Feeds = { ...hintFeed };

@@ -14,8 +14,9 @@ import type { Controlnet } from './controlnet-checkpoint.ts';
  * Where the residuals come from.
  * - `inputs`: graph inputs `down_residual.<k>` (k = 0…11, shaped like skip k) and `mid_residual`.
  * - `fused`: the ControlNets in `nets` run in the graph, in chain order; net i adds inputs `controlnet.<i>.hint`
- *   [B,3,8·H,8·W] float32 in [0,1] (one row per UNet row) and `controlnet.<i>.strength` [B] (its conditioning
- *   scale per row; 0 = no effect, bitwise). Residuals of all nets are summed, then added to the skips / mid.
+ *   float32 in [0,1] — [1,3,8·H,8·W] serving every row when `sharedHint`, else [B,3,8·H,8·W] — and
+ *   `controlnet.<i>.strength` [B] (its conditioning scale per row; 0 = no effect, bitwise). Residuals of all nets
+ *   are summed, then added to the skips / mid.
  *   With `outputResiduals` (parity, debugging) the graph also outputs `controlnet.<i>.down_residual.<k>` and
  *   `controlnet.<i>.mid_residual`, already × strength.
  */
@@ -26,6 +27,8 @@ export type ControlnetVariant =
 export interface FusedControlnet {
   /** ControlNet .safetensors file or diffusers folder (controlnet-checkpoint.ts); weights are read in place. */
   path: string;
+  /** One hint image for all rows (the usual case): its embedding is computed once per call, not per row. */
+  sharedHint?: boolean;
 }
 
 export interface ControlnetExtras {
@@ -60,11 +63,11 @@ function checkFits(net: Controlnet, unet: UnetConfig): void {
 }
 
 /** Each net's residuals × its per-row strength [B]. */
-function scaledResiduals(g: GraphBuilder, net: Controlnet, index: number, weightPrefix: string, inputs: UnetInputs): ControlnetResiduals {
-  const [, , height, width] = inputs.sample.shape;
-  const hint = g.input(`controlnet.${index}.hint`, 'float32', ['B', net.config.hintChannels, mulDims(height, 8), mulDims(width, 8)]);
-  const strength = g.input(`controlnet.${index}.strength`, 'float32', ['B']);
-  const root = new Module(g, net.weights, '', weightPrefix);
+function scaledResiduals(g: GraphBuilder, net: Controlnet, spec: FusedControlnet & { index: number; weightPrefix: string }, inputs: UnetInputs): ControlnetResiduals {
+  const [batch, , height, width] = inputs.sample.shape;
+  const hint = g.input(`controlnet.${spec.index}.hint`, 'float32', [spec.sharedHint ? 1 : batch, net.config.hintChannels, mulDims(height, 8), mulDims(width, 8)]);
+  const strength = g.input(`controlnet.${spec.index}.strength`, 'float32', [batch]);
+  const root = new Module(g, net.weights, '', spec.weightPrefix);
   const residuals = controlnetForward(root, { ...inputs, controlnetCond: hint }, net.config);
   const perRow = reshape(strength, [strength.shape[0], 1, 1, 1]);
   return { down: residuals.down.map((r) => mul(r, perRow)), mid: mul(residuals.mid, perRow) };
@@ -84,7 +87,7 @@ export function controlnetExtras(g: GraphBuilder, unet: UnetConfig, variant: Con
   const all = variant.nets.map((spec, i) => {
     const net = openControlnet(spec.path);
     checkFits(net, unet);
-    return scaledResiduals(g, net, i, `controlnet.${files.indexOf(spec.path)}.`, inputs);
+    return scaledResiduals(g, net, { ...spec, index: i, weightPrefix: `controlnet.${files.indexOf(spec.path)}.` }, inputs);
   });
   const down = all[0].down.map((_, k) => all.slice(1).reduce((sum, r) => add(sum, r.down[k]), all[0].down[k]));
   const mid = all.slice(1).reduce((sum, r) => add(sum, r.mid), all[0].mid);

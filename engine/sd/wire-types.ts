@@ -5,10 +5,16 @@ import type { Checkpoint } from './checkpoint.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
 import type { Controlnet } from './controlnet-checkpoint.ts';
 import type { ImageBatch } from '../image/index.ts';
+import type { EaaPatch } from './eaa-patch.ts';
+import type { InvAdapter } from './inv-adapter.ts';
+import type { Inversion } from './inv-adapter-pipeline.ts';
+import type { FeatureBank } from './feature-bank.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {
   checkpoint: Checkpoint;
+  /** Embedded Attention Adapter added by EAAInject (eaa-patch.ts); sampling uses the EAA UNet variant. */
+  eaa?: EaaPatch;
 }
 
 export interface SdClip {
@@ -68,5 +74,8 @@ declare module '../graph/node-definition.ts' {
     CONDITIONING: Conditioning;
     LATENT: Latent;
     CONTROL_NET: SdControlNet;
+    INVERSION: Inversion;
+    DIFFUSION_FEATURES: FeatureBank;
+    INV_ADAPTER: InvAdapter;
   }
 }

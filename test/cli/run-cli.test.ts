@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { readPngTextChunks } from '../../engine/image/index.ts';
 
@@ -95,6 +96,27 @@ test('txt2img on the tiny model: same seed twice gives bit-identical images; a 6
     assert.equal(other.code, 0, other.stderr);
     const otherPixels = await sharp(other.stdout.trim()).raw().toBuffer();
     assert.ok(!otherPixels.equals(pixels[0]), 'a seed one lower gives another image');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('the Inv-Adapter workflow runs end to end on a real photo with the tiny model, timing every stage', async () => {
+  const ws = workspace();
+  try {
+    const faceApi = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+    const photo = join(faceApi, '..', 'demo', 'sample1.jpg');
+    const run = invgraph(['run', join(ROOT, 'workflows/inv-adapter.json'), '--input', ws.input, '--out', ws.out, '--models', join(ROOT, 'models'), '--set', `1.image=${photo}`], ws.dir);
+    assert.equal(run.code, 0, run.stderr);
+    const [png] = run.stdout.trim().split('\n');
+    assert.match(png, /invgraph_inv_adapter_00001_\.png$/);
+    for (const stage of ['FaceCrop', 'DDIMInvert', 'ExtractDiffusionFeatures', 'InvAdapterLoader', 'EAAInject', 'KSampler', 'VAEDecode', 'FaceSimilarity']) {
+      assert.match(run.stderr, new RegExp(`\\] ${stage} done in \\d+\\.\\d\\d s`), `time of ${stage}`);
+    }
+    // The random-weight model paints no face: FaceSimilarity scores 0 and says why instead of failing.
+    assert.match(run.stderr, /\[15\] similarity 0: no face found/);
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 128]);
   } finally {
     ws.cleanup();
   }

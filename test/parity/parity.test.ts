@@ -22,6 +22,9 @@ test('every recomputed golden tensor of sd15-tiny is within tolerance', async ()
     'text_encoder/pooled_output', 'text_encoder/empty_last_hidden_state', 'vae/latent_mean', 'vae/latent_logvar',
     'vae/decoder_output', 'unet/out', 'unet/features.down_blocks.0.attentions.0.self', 'unet/features.up_blocks.3.attentions.2.cross',
     'unet/features.mid_block.attentions.0.cross', 'pipeline/latents', 'pipeline/image', 'pipeline/inversion_latents',
+    'eaa/reference_input_ids', 'eaa/reference_encoder_hidden_states', 'eaa/features.down_blocks.0.attentions.0.self',
+    'eaa/features.mid_block.attentions.0.cross', 'eaa/out_self_cross', 'eaa/out_self_only', 'eaa/out_cross_only',
+    'eaa/out_sigma0', 'eaa/out_plain',
   ]) assert.ok(compared.has(key), `${key} was not compared`);
   const features = [...compared].filter((k) => k.startsWith('unet/features.'));
   assert.equal(features.length, 32, 'self and cross inputs of all 16 transformer blocks');

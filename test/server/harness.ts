@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { serve, type ServeOptions } from '../../cli/serve.ts';
 import type { ApiPrompt } from '../../engine/graph/index.ts';
+import { stringifyJson } from '../../engine/graph/index.ts';
 
 export const FAKE_REGISTRY = new URL('./fake-nodes.ts', import.meta.url).href;
 
@@ -116,7 +117,7 @@ export class WsClient {
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : stringifyJson(body) });
 }
 
 export async function queuePrompt(url: string, prompt: ApiPrompt, clientId?: string, extra: Record<string, unknown> = {}): Promise<string> {

@@ -1,0 +1,105 @@
+// ControlNet nodes: ComfyUI names and inputs, the loader's COMBO and errors, how the apply nodes attach and
+// chain control links (shared between positive and negative, strength 0 = passthrough), and the preprocessors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { controlnetNodes, ControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, Canny, ImageToDepthStyle, listControlnets } from './controlnet.ts';
+import { createTestContext } from './test-context.ts';
+import type { TestContext } from './test-context.ts';
+import { makeImageBatch } from '../engine/image/index.ts';
+import type { ImageBatch } from '../engine/image/index.ts';
+import type { Conditioning, SdControlNet } from '../engine/sd/index.ts';
+
+const FIXTURE_CONTROLNET = fileURLToPath(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url));
+
+async function withContext(body: (t: TestContext) => Promise<void>): Promise<void> {
+  const context = await createTestContext();
+  try {
+    await body(context);
+  } finally {
+    await context.dispose();
+  }
+}
+
+async function loadFixture(t: TestContext): Promise<SdControlNet> {
+  await mkdir(join(t.folders.models, 'controlnet'), { recursive: true });
+  await copyFile(FIXTURE_CONTROLNET, join(t.folders.models, 'controlnet', 'tiny.safetensors'));
+  const result = await ControlNetLoader.run({ control_net_name: 'tiny.safetensors' }, t.ctx);
+  return result.outputs[0] as SdControlNet;
+}
+
+const text = (): Conditioning => [{ embeds: { dims: [1, 77, 32], data: new Float32Array(77 * 32) } }];
+const hint: ImageBatch = makeImageBatch(1, 8, 8);
+
+test('the family has ComfyUI\'s classes, categories, inputs and outputs', () => {
+  assert.deepEqual(controlnetNodes.map((n) => [n.name, n.category, n.outputs.map((o) => o.name ?? o.type).join(',')]), [
+    ['ControlNetLoader', 'loaders', 'CONTROL_NET'],
+    ['ControlNetApply', 'conditioning/controlnet', 'CONDITIONING'],
+    ['ControlNetApplyAdvanced', 'conditioning/controlnet', 'positive,negative'],
+    ['Canny', 'image/preprocessors', 'IMAGE'],
+    ['ImageToDepthStyle', 'image/preprocessors', 'IMAGE'],
+  ]);
+  assert.equal(ControlNetApply.deprecated, true);
+  assert.deepEqual(Object.keys(ControlNetApplyAdvanced.inputs.required), ['positive', 'negative', 'control_net', 'image', 'strength', 'start_percent', 'end_percent']);
+  assert.deepEqual(Object.keys(ControlNetApplyAdvanced.inputs.optional ?? {}), ['vae']);
+  assert.deepEqual(ControlNetApplyAdvanced.inputs.required.strength, { kind: 'FLOAT', default: 1.0, min: 0.0, max: 10.0, step: 0.01 });
+  assert.deepEqual(Canny.inputs.required.low_threshold, { kind: 'FLOAT', default: 0.4, min: 0.01, max: 0.99, step: 0.01 });
+  assert.deepEqual(Canny.inputs.required.high_threshold, { kind: 'FLOAT', default: 0.8, min: 0.01, max: 0.99, step: 0.01 });
+});
+
+test('ControlNetLoader lists models/controlnet (files, diffusers folders, one subfolder level) and loads the tiny ControlNet', () => withContext(async (t) => {
+  const root = join(t.folders.models, 'controlnet');
+  assert.deepEqual(listControlnets(t.env), []);
+  await mkdir(join(root, 'sd15', 'canny-diffusers'), { recursive: true });
+  await writeFile(join(root, 'sd15', 'canny-diffusers', 'config.json'), '{}');
+  await writeFile(join(root, 'control_v11p_sd15_canny.pth'), 'PK');
+  await writeFile(join(root, 'notes.txt'), '');
+  const net = await loadFixture(t);
+  assert.deepEqual(listControlnets(t.env), ['control_v11p_sd15_canny.pth', 'sd15/canny-diffusers', 'tiny.safetensors']);
+  assert.deepEqual(net.controlnet.config.encoder.blockOutChannels, [32, 32, 64, 64]);
+  assert.match(t.logs.join('\n'), /tiny\.safetensors: ldm layout/);
+  await assert.rejects(async () => ControlNetLoader.run({ control_net_name: 'control_v11p_sd15_canny.pth' }, t.ctx), /convert/);
+  await assert.rejects(async () => ControlNetLoader.run({ control_net_name: '../checkpoints/x.safetensors' }, t.ctx));
+}));
+
+test('ControlNetApplyAdvanced: one link shared by positive and negative, chained onto a previous one; strength 0 passes through', () => withContext(async (t) => {
+  const net = await loadFixture(t);
+  const inputs = { control_net: net, image: hint, strength: 0.6, start_percent: 0.1, end_percent: 0.9 };
+  const [positive, negative] = (await ControlNetApplyAdvanced.run({ positive: text(), negative: text(), ...inputs }, t.ctx)).outputs as Conditioning[];
+  const first = positive[0].control;
+  assert.ok(first && first === negative[0].control, 'the same link object on both (one ControlNet run)');
+  assert.deepEqual({ ...first, controlNet: undefined, hint: undefined }, { controlNet: undefined, hint: undefined, strength: 0.6, startPercent: 0.1, endPercent: 0.9, previous: undefined });
+  assert.equal(positive[0].controlApplyToUncond, false);
+  const [p2, n2] = (await ControlNetApplyAdvanced.run({ positive, negative, ...inputs, strength: 1 }, t.ctx)).outputs as Conditioning[];
+  assert.equal(p2[0].control?.previous, first);
+  assert.equal(p2[0].control, n2[0].control);
+  const same = await ControlNetApplyAdvanced.run({ positive, negative, ...inputs, strength: 0 }, t.ctx);
+  assert.equal(same.outputs[0], positive);
+  assert.equal(same.outputs[1], negative);
+  assert.equal(positive[0].control, first, 'inputs are not modified');
+}));
+
+test('ControlNetApply (old): attaches to the one conditioning, full range, marked control_apply_to_uncond', () => withContext(async (t) => {
+  const net = await loadFixture(t);
+  const original = text();
+  const [applied] = (await ControlNetApply.run({ conditioning: original, control_net: net, image: hint, strength: 0.5 }, t.ctx)).outputs as Conditioning[];
+  assert.equal(applied[0].control?.strength, 0.5);
+  assert.equal(applied[0].control?.startPercent, 0);
+  assert.equal(applied[0].control?.endPercent, 1);
+  assert.equal(applied[0].controlApplyToUncond, true);
+  assert.equal(original[0].control, undefined);
+  assert.equal((await ControlNetApply.run({ conditioning: original, control_net: net, image: hint, strength: 0 }, t.ctx)).outputs[0], original);
+}));
+
+test('Canny and ImageToDepthStyle nodes return IMAGE batches of the input size', () => withContext(async (t) => {
+  const image = makeImageBatch(2, 12, 16);
+  for (let y = 0; y < 12; y++) for (let x = 8; x < 16; x++) image.data.fill(x === 8 ? 0.45 : 0.9, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+  const [edges] = (await Canny.run({ image, low_threshold: 0.4, high_threshold: 0.8 }, t.ctx)).outputs as ImageBatch[];
+  assert.deepEqual([edges.batch, edges.height, edges.width, edges.channels], [2, 12, 16, 3]);
+  assert.ok(edges.data.some((v) => v === 1));
+  const [depth] = (await ImageToDepthStyle.run({ image, invert: true }, t.ctx)).outputs as ImageBatch[];
+  assert.equal(depth.data[0], 1);
+  assert.equal(depth.data[9 * 3], 0);
+}));

@@ -1,0 +1,212 @@
+// Inv-Adapter nodes (inv-adapter.md §1, §4, §5): DDIMInvert, ExtractDiffusionFeatures, Save/LoadDiffusionFeatures,
+// InvAdapterLoader and EAAInject. The work lives in engine/sd (inv-adapter*.ts, feature-bank.ts, eaa-patch.ts);
+// KSampler picks the patch up through eaaPatch(model).
+import { readdirSync, statSync } from 'node:fs';
+import { copyFile, link } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineNode } from '../engine/graph/index.ts';
+import type { DefinitionEnv, Folders, NodeContext } from '../engine/graph/index.ts';
+import { resolveInside, nextCounterFilename, parseAnnotatedName } from '../engine/files/index.ts';
+import {
+  invertImage, extractFeatures, openFeatureBank, loadInvAdapter, trainingFreeAdapter, injectEaa,
+} from '../engine/sd/index.ts';
+import type { StepProgress } from '../engine/sampling/index.ts';
+import { sdRuntime } from './sd-services.ts';
+
+const CATEGORY = 'inv-adapter';
+export const TRAINING_FREE = 'training-free';
+
+/** Progress and interrupt hooks of a sampling loop inside a node. */
+function loopHooks(ctx: NodeContext): { onStep: (s: StepProgress) => void; throwIfAborted: () => void; log: (m: string) => void } {
+  return {
+    onStep: (s) => ctx.progress(s.index + 1, s.total),
+    throwIfAborted: () => ctx.throwIfInterrupted(),
+    log: (m) => ctx.log(m),
+  };
+}
+
+/** *.safetensors files directly in `folder` (and one level of subfolders), sorted; none when it is missing. */
+function listSafetensors(folder: string): string[] {
+  const found: string[] = [];
+  const visit = (dir: string, prefix: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const info = statSync(join(dir, name), { throwIfNoEntry: false });
+      if (info?.isFile() && name.endsWith('.safetensors')) found.push(prefix + name);
+      else if (info?.isDirectory() && depth === 0) visit(join(dir, name), `${prefix}${name}/`, 1);
+    }
+  };
+  visit(folder, '', 0);
+  return found.sort();
+}
+
+export const invAdapterFolder = (folders: Folders): string => join(folders.models, 'inv_adapter');
+const modelBanksFolder = (folders: Folders): string => join(folders.models, 'inv_features');
+const outputBanksFolder = (folders: Folders): string => join(folders.output, 'inv_features');
+
+/** Bank files: models/inv_features plain, output/inv_features annotated " [output]" (ComfyUI style). */
+export function listFeatureBanks(env: DefinitionEnv): string[] {
+  return [
+    ...listSafetensors(modelBanksFolder(env.folders)),
+    ...listSafetensors(outputBanksFolder(env.folders)).map((n) => `${n} [output]`),
+  ];
+}
+
+function bankPath(name: string, folders: Folders): string {
+  const { name: file, folder } = parseAnnotatedName(name);
+  if (folder === 'output') return resolveInside(outputBanksFolder(folders), file);
+  if (folder !== undefined) throw new Error(`feature banks are read from models/inv_features or output/inv_features, not the ${folder} folder ("${name}")`);
+  return resolveInside(modelBanksFolder(folders), file);
+}
+
+export const DDIMInvert = defineNode({
+  name: 'DDIMInvert',
+  displayName: 'DDIM Invert',
+  category: CATEGORY,
+  description: 'Encodes a face image with the VAE (posterior mean × 0.18215) and inverts it with DDIM (guidance 1) conditioned on its caption: the latent trajectory P_0 … P_T for ExtractDiffusionFeatures.',
+  inputs: {
+    required: {
+      model: { kind: 'LINK', type: 'MODEL', tooltip: 'The base model (the one you will sample with).' },
+      vae: { kind: 'LINK', type: 'VAE' },
+      image: { kind: 'LINK', type: 'IMAGE', tooltip: 'One face crop (FaceCrop), at the size the adapter expects (512 for SD1.5).' },
+      caption: { kind: 'LINK', type: 'CONDITIONING', tooltip: 'The caption of the face image, e.g. "a close-up photo of a person\'s face".' },
+      steps: { kind: 'INT', default: 50, min: 1, max: 999, tooltip: 'DDIM steps; sample with ddim_diffusers and the same steps for exactly aligned features.' },
+    },
+  },
+  outputs: [{ type: 'INVERSION', tooltip: 'The inverted latents, timesteps and model identity.' }],
+  async run({ model, vae, image, caption, steps }, ctx) {
+    const inversion = await invertImage(sdRuntime(ctx), { model, vae, image, caption, steps, ...loopHooks(ctx) });
+    return { outputs: [inversion] };
+  },
+});
+
+export const ExtractDiffusionFeatures = defineNode({
+  name: 'ExtractDiffusionFeatures',
+  displayName: 'Extract Diffusion Features',
+  category: CATEGORY,
+  description: 'Denoises the inversion\'s P_T with DDIM and the caption (guidance 1), recording every transformer block\'s self- and cross-attention inputs at every step into a feature bank file (temp/inv_features; float16, one step in memory at a time). A 512×512 face with 50 steps makes a 2.31 GB bank (46.2 MB per step).',
+  inputs: {
+    required: {
+      model: { kind: 'LINK', type: 'MODEL' },
+      inversion: { kind: 'LINK', type: 'INVERSION' },
+      caption: { kind: 'LINK', type: 'CONDITIONING', tooltip: 'The same caption as for DDIMInvert.' },
+    },
+  },
+  outputs: [{ type: 'DIFFUSION_FEATURES', tooltip: 'The feature bank (a file; save it with SaveDiffusionFeatures to reuse it).' }],
+  async run({ model, inversion, caption }, ctx) {
+    const folder = join(ctx.folders.temp, 'inv_features');
+    const bank = await extractFeatures(sdRuntime(ctx), { model, inversion, caption, folder, ...loopHooks(ctx) });
+    return { outputs: [bank] };
+  },
+});
+
+export const SaveDiffusionFeatures = defineNode({
+  name: 'SaveDiffusionFeatures',
+  displayName: 'Save Diffusion Features',
+  category: CATEGORY,
+  description: 'Saves a feature bank into output/inv_features, so LoadDiffusionFeatures can serve the face to many prompts without inverting again.',
+  inputs: {
+    required: {
+      features: { kind: 'LINK', type: 'DIFFUSION_FEATURES' },
+      filename_prefix: { kind: 'STRING', default: 'face', tooltip: 'Start of the file name inside output/inv_features (may contain subfolders).' },
+    },
+  },
+  outputs: [],
+  outputNode: true,
+  async run({ features, filename_prefix }, ctx) {
+    const name = await nextCounterFilename(outputBanksFolder(ctx.folders), filename_prefix, 'safetensors');
+    // Banks are immutable (named by content), so a hard link is as good as a copy; fall back across devices.
+    await link(features.path, name.path).catch(() => copyFile(features.path, name.path));
+    const subfolder = name.subfolder ? `inv_features/${name.subfolder}` : 'inv_features';
+    return { outputs: [], ui: { inv_features: [{ filename: name.filename, subfolder, type: 'output' }] } };
+  },
+});
+
+export const LoadDiffusionFeatures = defineNode({
+  name: 'LoadDiffusionFeatures',
+  displayName: 'Load Diffusion Features',
+  category: CATEGORY,
+  description: 'Loads a feature bank saved by SaveDiffusionFeatures (output/inv_features) or put in models/inv_features.',
+  inputs: {
+    required: {
+      features_name: { kind: 'COMBO', options: listFeatureBanks, tooltip: 'Bank files in models/inv_features and output/inv_features.' },
+    },
+  },
+  outputs: [{ type: 'DIFFUSION_FEATURES' }],
+  fingerprint(inputs, env) {
+    // Re-run when the file is replaced; an unusable name is reported by run, not here.
+    try {
+      const info = statSync(bankPath(String(inputs.features_name), env.folders), { throwIfNoEntry: false });
+      return info ? `${info.size}:${info.mtimeMs}` : 'missing';
+    } catch (err) {
+      return `unusable: ${(err as Error).message}`;
+    }
+  },
+  run({ features_name }, ctx) {
+    return { outputs: [openFeatureBank(bankPath(features_name, ctx.folders))] };
+  },
+});
+
+export const InvAdapterLoader = defineNode({
+  name: 'InvAdapterLoader',
+  displayName: 'Load Inv-Adapter',
+  category: CATEGORY,
+  description: 'Loads Inv-Adapter weights from models/inv_adapter, checked against the model; "training-free" builds them from the model itself (attn1 key/value projections, adaptive average pooling of the reference tokens).',
+  inputs: {
+    required: {
+      adapter_name: { kind: 'COMBO', options: (env: DefinitionEnv) => [TRAINING_FREE, ...listSafetensors(invAdapterFolder(env.folders))], tooltip: 'An adapter file in models/inv_adapter, or training-free.' },
+      model: { kind: 'LINK', type: 'MODEL' },
+      tokens: { kind: 'INT', default: 256, min: 1, max: 65536, tooltip: 'training-free only: aggregated cross tokens s_c, a perfect square (256 = 16×16).' },
+      reference_size: { kind: 'INT', default: 512, min: 8, max: 8192, step: 8, tooltip: 'training-free only: side in pixels of the square face crop the features come from.' },
+    },
+  },
+  outputs: [{ type: 'INV_ADAPTER' }],
+  run({ adapter_name, model, tokens, reference_size }, ctx) {
+    if (adapter_name === TRAINING_FREE) {
+      const runtime = sdRuntime(ctx);
+      const adapter = trainingFreeAdapter(runtime.options.cacheDir, model.checkpoint, { tokens, referenceSize: reference_size });
+      return { outputs: [adapter] };
+    }
+    const path = resolveInside(invAdapterFolder(ctx.folders), adapter_name);
+    return { outputs: [loadInvAdapter(path, model.checkpoint, adapter_name)] };
+  },
+});
+
+export const EAAInject = defineNode({
+  name: 'EAAInject',
+  displayName: 'Inject Embedded Attention Adapter',
+  category: CATEGORY,
+  description: 'Patches the model so that every transformer block also attends to the face\'s recorded features (self side) and their pooled tokens (cross side) at the nearest recorded timestep. Weight 0, or steps outside start_at…end_at, give exactly the base model.',
+  inputs: {
+    required: {
+      model: { kind: 'LINK', type: 'MODEL' },
+      inv_adapter: { kind: 'LINK', type: 'INV_ADAPTER' },
+      features: { kind: 'LINK', type: 'DIFFUSION_FEATURES' },
+      weight: { kind: 'FLOAT', default: 1.0, min: 0.0, max: 2.0, step: 0.05, tooltip: 'σ: strength of the adapter attention (paper: 0.6–1 at inference).' },
+      start_at: { kind: 'FLOAT', default: 0.0, min: 0.0, max: 1.0, step: 0.001, tooltip: 'Fraction of the schedule where the adapter starts acting.' },
+      end_at: { kind: 'FLOAT', default: 1.0, min: 0.0, max: 1.0, step: 0.001, tooltip: 'Fraction of the schedule where it stops.' },
+      self_attention: { kind: 'BOOLEAN', default: true },
+      cross_attention: { kind: 'BOOLEAN', default: true },
+      apply_to_uncond: { kind: 'BOOLEAN', default: true, tooltip: 'Also act on the unconditional CFG rows, so guidance does not amplify the identity signal.' },
+    },
+  },
+  outputs: [{ type: 'MODEL' }],
+  run(inputs) {
+    const patched = injectEaa(inputs.model, inputs.inv_adapter, inputs.features, {
+      weight: inputs.weight,
+      startAt: inputs.start_at,
+      endAt: inputs.end_at,
+      selfAttention: inputs.self_attention,
+      crossAttention: inputs.cross_attention,
+      applyToUncond: inputs.apply_to_uncond,
+    });
+    return { outputs: [patched] };
+  },
+});
+
+export const invAdapterNodes = [DDIMInvert, ExtractDiffusionFeatures, SaveDiffusionFeatures, LoadDiffusionFeatures, InvAdapterLoader, EAAInject];
