@@ -120,8 +120,10 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       const worker = live?.worker;
       if (!worker) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      // A blocked worker cannot handle 'close'; terminate it after a grace period.
-      const timer = setTimeout(() => void worker.terminate(), current ? 0 : CLOSE_GRACE_MS);
+      // Terminating a worker inside a native onnxruntime call aborts the whole process, so a running
+      // job is interrupted first (it stops at its next step) and the worker releases its sessions.
+      if (current) interrupt.set();
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
       send({ type: 'close' });
       await exited;
       clearTimeout(timer);

@@ -65,16 +65,18 @@ async function main(): Promise<void> {
     }
   }
 
+  let running: Promise<void> = Promise.resolve();
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        void runJob(message.id, message.job);
+        running = runJob(message.id, message.job);
         break;
       case 'free':
         if (message.freeMemory) executor.clearCache();
         break;
       case 'close':
-        void (services.dispose?.() ?? Promise.resolve()).finally(() => port.close());
+        // Sessions are released only after the running job has stopped (the host interrupts it).
+        void running.then(() => services.dispose?.()).finally(() => port.close());
         break;
     }
   });

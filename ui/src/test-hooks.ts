@@ -1,0 +1,80 @@
+// Read-only views of the editor for the browser tests' page object (test/browser/editor-page.ts):
+// where nodes, sockets and widgets are on screen, and the run state. Tests act through real
+// mouse and keyboard input; these hooks only tell them where to point and what to wait for.
+import type { Editor } from './editor.ts';
+import { LiteGraph } from '@comfyorg/litegraph';
+
+export interface RunSnapshot {
+  running: string | null;
+  promptId: string | undefined;
+  nodes: Record<string, { progress?: { value: number; max: number }; outputs: string[]; imagesLoaded: number; hasPreview: boolean; errors: { message: string; details: string; input?: string }[] }>;
+}
+
+export interface RunEvent {
+  type: string;
+  node?: string | null;
+  value?: number;
+  max?: number;
+}
+
+export function exposeTestHooks(editor: Editor): void {
+  // Every run event the editor handled, in order, so tests can check what the user saw.
+  const events: RunEvent[] = [];
+  for (const type of ['execution_start', 'executing', 'progress', 'executed', 'execution_error', 'execution_interrupted', 'execution_success', 'preview']) {
+    editor.api.addEventListener(type, (event) => {
+      const d = (event as CustomEvent<{ node?: string | null; nodeId?: string; value?: number; max?: number }>).detail;
+      events.push({ type, node: 'node' in d ? d.node : d.nodeId, value: d.value, max: d.max });
+    });
+  }
+  const toClient = (x: number, y: number): [number, number] => {
+    const [cx, cy] = editor.canvas.ds.convertOffsetToCanvas([x, y]);
+    const rect = editor.canvas.canvas.getBoundingClientRect();
+    return [rect.left + cx, rect.top + cy];
+  };
+  const node = (id: string) => {
+    // Widget positions are laid out while drawing: draw now so they are current.
+    editor.canvas.draw(true, true);
+    const found = editor.graph.getNodeById(id);
+    if (!found) throw new Error(`no node ${id}`);
+    return found;
+  };
+  const hooks = {
+    nodes: () => editor.graph._nodes.map((n) => ({ id: String(n.id), type: String(n.type), title: String(n.title) })),
+    inputPosition: (id: string, name: string) => {
+      const target = node(id);
+      const index = target.inputs.findIndex((slot) => slot.name === name);
+      return toClient(...(target.getInputPos(index) as [number, number]));
+    },
+    outputPosition: (id: string, index: number) => toClient(...(node(id).getOutputPos(index) as [number, number])),
+    titlePosition: (id: string) => {
+      const target = node(id);
+      return toClient(target.pos[0] + target.size[0] / 2, target.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2);
+    },
+    widgetPosition: (id: string, name: string) => {
+      const target = node(id);
+      const widget = target.widgets?.find((w) => w.name === name);
+      if (!widget) throw new Error(`node ${id} has no widget ${name}`);
+      return toClient(target.pos[0] + target.size[0] / 2, target.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2);
+    },
+    widgetValue: (id: string, name: string) => node(id).widgets?.find((w) => w.name === name)?.value,
+    widgetOptions: (id: string, name: string) => (node(id).widgets?.find((w) => w.name === name)?.options as { values?: unknown } | undefined)?.values,
+    links: () => [...editor.graph._links.values()].map((l) => ({ id: l.id, from: String(l.origin_id), fromSlot: l.origin_slot, to: String(l.target_id), toSlot: l.target_slot, type: String(l.type) })),
+    events: () => events,
+    workflow: () => editor.serialize(),
+    prompt: () => editor.toPrompt(),
+    run: (): RunSnapshot => {
+      const nodes: RunSnapshot['nodes'] = {};
+      for (const [id, s] of editor.state.nodes) {
+        nodes[id] = {
+          progress: s.progress,
+          outputs: s.outputs.map((o) => o.filename),
+          imagesLoaded: s.images.filter((i) => i.complete && i.naturalWidth > 0).length,
+          hasPreview: s.preview !== undefined,
+          errors: s.errors,
+        };
+      }
+      return { running: editor.state.running, promptId: editor.state.promptId, nodes };
+    },
+  };
+  (window as unknown as { invgraph: typeof hooks }).invgraph = hooks;
+}
