@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { serve } from '../../cli/serve.ts';
 import { parseJson, stringifyJson, workflowToPrompt } from '../../engine/graph/index.ts';
@@ -40,7 +41,7 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
     server = await serve({
       port: 0,
       registryModule: new URL('./e2e-nodes.ts', import.meta.url).href,
-      models: join(dir, 'models'),
+      models: join(ROOT, 'models'),
       input: join(dir, 'input'),
       output: join(dir, 'output'),
       temp: join(dir, 'temp'),
@@ -65,6 +66,26 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
     await editor.open(server.url);
     assert.deepEqual(await editor.nodes(), []);
   }
+
+  test('loads the shipped Inv-Adapter workflow, uploads a face photo, runs it with progress, shows the image', async () => {
+    await openEmpty();
+    await editor.loadShippedWorkflow('inv-adapter');
+    const nodes = await editor.nodes();
+    const load = nodes.find((n) => n.type === 'LoadImage')!;
+    const save = nodes.find((n) => n.type === 'SaveImage')!;
+    const sampler = nodes.find((n) => n.type === 'KSampler')!;
+    // A real photo: face-api's sample (the detector needs a real face).
+    const photo = join(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json'), '..', 'demo', 'sample1.jpg');
+    await editor.uploadInto(load.id, photo);
+    await editor.queueWithButton();
+    const events = await editor.waitForRunEnd(120_000);
+    assert.ok(!events.some((e) => e.type === 'execution_error'), JSON.stringify(events.filter((e) => e.type === 'execution_error')));
+    const steps = events.filter((e) => e.type === 'progress' && e.node === sampler.id).map((e) => `${e.value}/${e.max}`);
+    assert.deepEqual(steps, Array.from({ length: 10 }, (_, i) => `${i + 1}/10`), 'KSampler reported every step');
+    const [file] = await editor.waitForOutputImages(save.id);
+    assert.match(file, /^invgraph_inv_adapter_\d{5}_\.png$/);
+    await editor.screenshot('inv-adapter-workflow');
+  });
 
   test('loads a shipped workflow, uploads a face, runs it and shows the saved image', async () => {
     await openEmpty();
@@ -217,7 +238,7 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
     const secured = await serve({
       port: 0,
       registryModule: new URL('./e2e-nodes.ts', import.meta.url).href,
-      models: join(dir, 'models'),
+      models: join(ROOT, 'models'),
       input: join(dir, 'input'),
       output: join(dir, 'output'),
       temp: join(dir, 'temp'),
