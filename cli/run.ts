@@ -5,10 +5,10 @@ import { basename, resolve, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseJson, stringifyJson, loadWorkflow, detectWorkflowFormat, validatePrompt } from '../engine/graph/index.ts';
 import type { ApiPrompt, Folders } from '../engine/graph/index.ts';
-import { createExecutor, createInterruptFlag } from '../engine/exec/index.ts';
-import type { ExecutionEvent } from '../engine/exec/index.ts';
+import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createRegistry } from '../nodes/index.ts';
-import { createNodeServices } from '../nodes/services.ts';
+import { parseDevice } from '../nodes/services.ts';
+import { createWorkerBackend } from './execution-host.ts';
 import { ProgressDisplay } from './progress-display.ts';
 
 export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--out DIR]
@@ -91,23 +91,27 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   }
   if (Object.keys(validation.node_errors ?? {}).length > 0) printError(undefined, validation.node_errors);
 
-  const services = await createNodeServices({ folders, device: options.device });
-  const executor = createExecutor({ registry, env, services });
+  // Models run in a worker thread, as under the server: Ctrl+C interrupts even during a long model call.
+  parseDevice(options.device);
+  const backend = createWorkerBackend({ folders, device: options.device, log: (m) => process.stderr.write(`${m}\n`) });
   const display = new ProgressDisplay(
     { write: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) },
     (id) => validation.prompt[id]?.class_type ?? '?',
   );
-  const interrupt = createInterruptFlag();
-  const onSigint = () => interrupt.set();
+  const onSigint = () => backend.interrupt();
   process.once('SIGINT', onSigint);
-  const extraPngInfo = isUi ? { workflow: workflowJson } : undefined;
-  const outcome = await executor.execute(
-    { promptId: 'cli', prompt: validation.prompt, outputs: validation.outputs, extraData: { extra_pnginfo: extraPngInfo } },
-    { onEvent: (event) => showEvent(display, event), interrupt },
-  );
-  process.off('SIGINT', onSigint);
-  display.finishCurrent();
-  await services.dispose?.();
+  const extraPngInfo = isUi ? { workflow: workflowJson as Record<string, unknown> } : undefined;
+  let outcome: ExecutionOutcome;
+  try {
+    outcome = await backend.run(
+      { promptId: 'cli', prompt: validation.prompt, outputs: validation.outputs, extraData: { extra_pnginfo: extraPngInfo } },
+      (event) => showEvent(display, event),
+    );
+  } finally {
+    process.off('SIGINT', onSigint);
+    display.finishCurrent();
+    await backend.close();
+  }
 
   if (outcome.status !== 'success') {
     printError(outcome.error ?? { type: outcome.status, message: `execution ${outcome.status}` });

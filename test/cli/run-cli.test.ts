@@ -1,7 +1,7 @@
 // The `invgraph run` command end to end, as a user runs it: a child process on real files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,29 @@ test('the Inv-Adapter workflow runs end to end on a real photo with the tiny mod
     assert.match(run.stderr, /\[15\] similarity 0: no face found/);
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.width, meta.height], [128, 128]);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('Ctrl+C interrupts a long sampling run: exit code 130, nothing saved', async () => {
+  const ws = workspace();
+  try {
+    const child = spawn(process.execPath, [BIN, 'run', TXT2IMG, '--input', ws.input, '--out', ws.out, '--models', join(ROOT, 'models'),
+      '--set', '3.steps=5000', '--set', '5.width=64', '--set', '5.height=64'], { cwd: ws.dir, env: { ...process.env, INVGRAPH_CACHE_DIR: join(ws.dir, 'graphs') } });
+    let stderr = '';
+    const sampling = new Promise<void>((resolve) => child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+      if (/KSampler \d+\/5000/.test(stderr)) resolve();
+    }));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await sampling;
+    const sentAt = Date.now();
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.ok(Date.now() - sentAt < 10_000, 'stopped within a few steps');
+    assert.match(stderr, /"type": "interrupted"|execution_interrupted|interrupted/);
+    assert.deepEqual(readdirSync(ws.out).filter((f) => f.endsWith('.png')), []);
   } finally {
     ws.cleanup();
   }
