@@ -7,8 +7,9 @@ import { latentNodes } from './latent.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
+import { controlnetNodes } from './controlnet.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();
