@@ -11,6 +11,10 @@ import type { TestContext } from './test-context.ts';
 import { makeImageBatch } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
 import type { Conditioning, SdControlNet } from '../engine/sd/index.ts';
+import { SdRuntime, openCheckpoint, percentToSigma } from '../engine/sd/index.ts';
+import { computeSigmas } from '../engine/sampling/index.ts';
+import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
+import { KSampler } from './sampling.ts';
 
 const FIXTURE_CONTROLNET = fileURLToPath(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url));
 
@@ -103,3 +107,39 @@ test('Canny and ImageToDepthStyle nodes return IMAGE batches of the input size',
   assert.equal(depth.data[0], 1);
   assert.equal(depth.data[9 * 3], 0);
 }));
+
+test('KSampler with ControlNetApplyAdvanced: control changes the result; strength 0 and a range the steps never reach do not', async () => {
+  const sd = new SdRuntime({ cacheDir: tempDir(), device: 'cpu', threads: 1 });
+  const context = await createTestContext({ services: { sd } });
+  try {
+    const net = await loadFixture(context);
+    const checkpoint = openCheckpoint(fileURLToPath(new URL('../test/fixtures/sd15-tiny/checkpoint.safetensors', import.meta.url)));
+    const textOf = (seed: number): Conditioning => [{ embeds: { dims: [1, 77, 32], data: noise(77 * 32, seed) } }];
+    const image = makeImageBatch(1, 64, 64, noise(64 * 64 * 3, 9).map((v) => (v + 1) / 2));
+    const sampleWith = async (positive: Conditioning, negative: Conditioning) => {
+      const result = await KSampler.run({
+        model: { checkpoint }, seed: 5n, steps: 3, cfg: 6, sampler_name: 'euler', scheduler: 'normal', positive, negative,
+        latent_image: { samples: { dims: [1, 4, 8, 8], data: new Float32Array(256) } }, denoise: 1,
+      }, context.ctx);
+      return (result.outputs[0] as { samples: { data: Float32Array } }).samples.data;
+    };
+    const apply = async (strength: number, start: number, end: number) =>
+      (await ControlNetApplyAdvanced.run({ positive: textOf(1), negative: textOf(2), control_net: net, image, strength, start_percent: start, end_percent: end }, context.ctx)).outputs as Conditioning[];
+    const plain = await sampleWith(textOf(1), textOf(2));
+    const [p1, n1] = await apply(1, 0, 1);
+    const controlled = await sampleWith(p1, n1);
+    assert.ok(controlled.some((v, i) => v !== plain[i]), 'the ControlNet must change the sample');
+    const [p0, n0] = await apply(0, 0, 1);
+    assert.deepEqual(await sampleWith(p0, n0), plain, 'strength 0: passthrough');
+    // Active only for σ(0.35) ≤ σ ≤ σ(0.3); the 3 normal-schedule steps skip that band, so every call runs at strength 0.
+    const stepSigmas = [...computeSigmas('normal', 3)].slice(0, -1);
+    assert.ok(stepSigmas.every((s) => s > percentToSigma(0.3) || s < percentToSigma(0.35)), `steps at σ ${stepSigmas}`);
+    const [pOff, nOff] = await apply(1, 0.3, 0.35);
+    assert.deepEqual(await sampleWith(pOff, nOff), plain, 'gated off at every step: bitwise the plain sample');
+    const [pLast, nLast] = await apply(1, 0.999, 1);
+    assert.ok((await sampleWith(pLast, nLast)).some((v, i) => v !== plain[i]), 'σ_min ≤ σ(0.999): the last step is controlled');
+  } finally {
+    await context.dispose();
+    await sd.release();
+  }
+});

@@ -1,7 +1,6 @@
 // ControlNet nodes (comfyui-api.md §7.1): ControlNetLoader, ControlNetApply (deprecated) and ControlNetApplyAdvanced,
 // which attach a control link to CONDITIONING entries (engine/sd wire-types.ts; run at sampling time), plus the
 // weight-free hint preprocessors Canny and ImageToDepthStyle (category image/preprocessors).
-import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
@@ -10,6 +9,7 @@ import { openControlnet } from '../engine/sd/index.ts';
 import type { Conditioning, ControlLink, SdControlNet } from '../engine/sd/index.ts';
 import { cannyEdges, depthStyle } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
+import { listModelFiles } from './model-files.ts';
 
 export function controlnetFolder(folders: Folders): string {
   return join(folders.models, 'controlnet');
@@ -20,24 +20,7 @@ const CONTROLNET_FILE = /\.(safetensors|pth|ckpt|pt)$/;
 
 /** ControlNet files and diffusers folders (config.json) in models/controlnet, one level of subfolders. */
 export function listControlnets(env: DefinitionEnv): string[] {
-  const found: string[] = [];
-  const visit = (dir: string, prefix: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      const info = statSync(path, { throwIfNoEntry: false });
-      if (info?.isFile() && CONTROLNET_FILE.test(name)) found.push(prefix + name);
-      else if (info?.isDirectory() && existsSync(join(path, 'config.json'))) found.push(prefix + name);
-      else if (info?.isDirectory() && depth === 0) visit(path, `${prefix}${name}/`, depth + 1);
-    }
-  };
-  visit(controlnetFolder(env.folders), '', 0);
-  return found.sort();
+  return listModelFiles(controlnetFolder(env.folders), { file: CONTROLNET_FILE, folderMarker: 'config.json' });
 }
 
 export const ControlNetLoader = defineNode({

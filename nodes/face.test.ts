@@ -31,7 +31,10 @@ test('the family: FaceCrop and FaceSimilarity with ComfyUI-style inputs and outp
     assert.deepEqual(info.input.required.size[1], { default: 512, min: 64, max: 2048, step: 8, tooltip: faceCropNode.inputs.required.size.tooltip });
     assert.deepEqual(info.input.required.face_index[1], { default: 0, min: 0, max: 63, tooltip: faceCropNode.inputs.required.face_index.tooltip });
     assert.deepEqual(info.input.required.on_no_face[0], ['error', 'passthrough']);
-    assert.deepEqual(nodeInfo(faceSimilarityNode, env).input.required, { image_a: ['IMAGE'], image_b: ['IMAGE'] });
+    assert.deepEqual(nodeInfo(faceSimilarityNode, env).input.required, {
+      image_a: ['IMAGE'], image_b: ['IMAGE'],
+      on_no_face: [['score_zero', 'error'], { tooltip: faceSimilarityNode.inputs.required.on_no_face.tooltip }],
+    });
   }));
 
 test('FaceCrop: the face as a 512x512 IMAGE, its FACE_BOX and the box as JSON text', () =>

