@@ -144,3 +144,17 @@ test('Ctrl+C interrupts a long sampling run: exit code 130, nothing saved', asyn
     ws.cleanup();
   }
 });
+
+test('the Inv-Adapter + ControlNet workflow (adapter and ControlNet fused in one UNet graph) runs on the tiny model', async () => {
+  const ws = workspace();
+  try {
+    const faceApi = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+    const run = invgraph(['run', join(ROOT, 'workflows/inv-adapter-controlnet.json'), '--input', ws.input, '--out', ws.out, '--models', join(ROOT, 'models'),
+      '--set', `1.image=${join(faceApi, '..', 'demo', 'sample2.jpg')}`, '--set', `16.image=${join(ROOT, 'workflows/inputs/example.png')}`], ws.dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout.trim(), /invgraph_inv_adapter_00001_\.png$/);
+    for (const stage of ['ImageToDepthStyle', 'ControlNetApplyAdvanced', 'EAAInject', 'KSampler']) assert.match(run.stderr, new RegExp(`\\] ${stage} done in`));
+  } finally {
+    ws.cleanup();
+  }
+});
