@@ -5,12 +5,13 @@
 // `model.diffusion_model.*` weights and ignore the EMA ones ("emaonly" files carry EMA weights there).
 import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { openSafetensors, checkpointFingerprint, weightRef } from '../onnx/index.ts';
-import type { SafetensorsFile, WeightSource, WeightRef } from '../onnx/index.ts';
+import { openSafetensors, checkpointFingerprint } from '../onnx/index.ts';
+import type { SafetensorsFile, WeightSource } from '../onnx/index.ts';
 import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, vaeLegacyDiffusersKeys, isVaeAttentionProjection, LDM_UNET_PREFIX } from './key-map.ts';
 import { inferUnetConfig, inferVaeConfig, inferClipConfig } from './config.ts';
 import type { Sd15Config, ConfigHints } from './config.ts';
 import { readLdmYamlHints, readDiffusersHints } from './config-files.ts';
+import { mappedWeightSource } from './mapped-weights.ts';
 
 export interface Checkpoint {
   path: string;
@@ -31,24 +32,17 @@ export interface OpenOptions {
   hints?: ConfigHints;
 }
 
-/** A WeightSource over one file: each name maps to candidate keys; the first present wins. */
+/** The weights of one network in a checkpoint file, under diffusers names. */
 function mappedSource(file: SafetensorsFile, network: string, candidates: (name: string) => string[]): WeightSource {
-  const find = (name: string) => candidates(name).find((k) => file.tensors.has(k));
-  return {
-    has: (name) => find(name) !== undefined,
-    weight: (name): WeightRef => {
-      const key = find(name);
-      if (key === undefined) {
-        const expected = candidates(name)[0];
-        const alias = expected === name ? '' : ` (${network} weight '${name}')`;
-        throw new CheckpointError(`checkpoint ${file.path} has no tensor '${expected}'${alias}: the file is incomplete or not an SD1.5 checkpoint`);
-      }
-      const ref = weightRef(file, file.tensors.get(key)!);
-      // LDM VAE attention projections are 1×1 conv weights [C,C,1,1]: the same bytes as Linear [C,C].
-      if (isVaeAttentionProjection(name) && ref.shape.length === 4) return { ...ref, shape: ref.shape.slice(0, 2) };
-      return ref;
+  return mappedWeightSource(file, {
+    candidates,
+    missing: (expected, name) => {
+      const alias = expected === name ? '' : ` (${network} weight '${name}')`;
+      return new CheckpointError(`checkpoint ${file.path} has no tensor '${expected}'${alias}: the file is incomplete or not an SD1.5 checkpoint`);
     },
-  };
+    // LDM VAE attention projections are 1×1 conv weights [C,C,1,1]: the same bytes as Linear [C,C].
+    adjust: (name, ref) => (isVaeAttentionProjection(name) && ref.shape.length === 4 ? { ...ref, shape: ref.shape.slice(0, 2) } : ref),
+  });
 }
 
 function has(keys: string[], prefix: string): boolean {

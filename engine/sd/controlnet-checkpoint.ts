@@ -3,10 +3,11 @@
 // names (sd15-reference.md §6.4), with its architecture inferred from shapes. Refuses what it cannot run.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { openSafetensors, checkpointFingerprint, weightRef } from '../onnx/index.ts';
-import type { SafetensorsFile, WeightSource, WeightRef } from '../onnx/index.ts';
+import { openSafetensors, checkpointFingerprint } from '../onnx/index.ts';
+import type { SafetensorsFile, WeightSource } from '../onnx/index.ts';
 import { unetLdmKeys, LDM_UNET_PREFIX } from './key-map.ts';
 import type { UnetConfig } from './config.ts';
+import { mappedWeightSource } from './mapped-weights.ts';
 
 export interface ControlnetConfig {
   /** The encoder half (time embedding, conv_in, down blocks, mid block) in the UNet's terms; it has no up path. */
@@ -57,19 +58,13 @@ export function controlnetLdmKeys(name: string, prefix: string, hintConvs: numbe
 }
 
 function mappedSource(file: SafetensorsFile, candidates: (name: string) => string[]): WeightSource {
-  const find = (name: string) => candidates(name).find((k) => file.tensors.has(k));
-  return {
-    has: (name) => find(name) !== undefined,
-    weight: (name): WeightRef => {
-      const key = find(name);
-      if (key === undefined) {
-        const expected = candidates(name)[0] ?? name;
-        const alias = expected === name ? '' : ` (ControlNet weight '${name}')`;
-        throw new ControlnetError(`ControlNet ${file.path} has no tensor '${expected}'${alias}: the file is incomplete or not an SD1.5 ControlNet`);
-      }
-      return weightRef(file, file.tensors.get(key)!);
+  return mappedWeightSource(file, {
+    candidates,
+    missing: (expected, name) => {
+      const alias = expected === name ? '' : ` (ControlNet weight '${name}')`;
+      return new ControlnetError(`ControlNet ${file.path} has no tensor '${expected}'${alias}: the file is incomplete or not an SD1.5 ControlNet`);
     },
-  };
+  });
 }
 
 // ---------- what a file is ----------
