@@ -3,8 +3,9 @@
 // blocks are the UNet's own (unet.ts); the graph that runs it beside the UNet is unet-controlnet.ts.
 import { conv2d, silu, add } from '../onnx/index.ts';
 import type { Module, Value } from '../onnx/index.ts';
-import { timestepEmbedding, downBlock, midBlock } from './unet.ts';
-import type { Forward, UnetInputs } from './unet.ts';
+import { timestepEmbedding, downBlock, midBlock } from './unet-layers.ts';
+import type { Forward } from './unet-layers.ts';
+import type { UnetInputs } from './unet.ts';
 import type { UnetConfig } from './config.ts';
 import type { ControlnetConfig } from './controlnet-checkpoint.ts';
 
