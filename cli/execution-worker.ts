@@ -73,6 +73,8 @@ async function main(): Promise<void> {
         break;
       case 'free':
         if (message.freeMemory) executor.clearCache();
+        // Sessions go only between jobs; the next job opens what it needs again.
+        if (message.unloadModels) running = running.then(() => services.sd?.release());
         break;
       case 'close':
         // Sessions are released only after the running job has stopped (the host interrupts it).

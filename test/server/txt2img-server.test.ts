@@ -11,7 +11,7 @@ import { getJson, queuePrompt, startTestServer, WsClient } from './harness.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-test('txt2img via POST /prompt: success, per-step progress, binary previews', { timeout: 120_000 }, async () => {
+test('txt2img via POST /prompt: success, per-step progress, binary previews; /free unloads models between jobs', { timeout: 120_000 }, async () => {
   const server = await startTestServer({ registryModule: undefined, models: join(ROOT, 'models') });
   const ws = await WsClient.connect(server.url, 'painter');
   try {
@@ -27,6 +27,15 @@ test('txt2img via POST /prompt: success, per-step progress, binary previews', { 
     assert.deepEqual(steps, [1, 2, 3]);
     assert.ok(ws.binary.length >= 3, `expected a preview per step, got ${ws.binary.length}`);
     assert.equal(ws.binary[0].readUInt32BE(0), 1, 'binary event type 1 = preview image');
+
+    // POST /free unloads the models between jobs; the next prompt loads them again.
+    const freed = await fetch(`${server.url}/free`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"unload_models": true}' });
+    assert.equal(freed.status, 200);
+    Object.assign(prompt['3'].inputs, { seed: 8 });
+    const again = await queuePrompt(server.url, prompt, 'painter');
+    await ws.finished(again, 90_000);
+    const second = (await getJson<any>(`${server.url}/history/${again}`))[again];
+    assert.equal(second.status.status_str, 'success', JSON.stringify(second.status));
   } finally {
     ws.close();
     await server.close();
