@@ -47,9 +47,9 @@ export function cudaLibraryPresent(): boolean {
 function cudaMissingMessage(): string {
   return (
     `the CUDA execution provider is not installed: ${join(bindingFolder(), 'libonnxruntime_providers_cuda.so')} is missing. ` +
-    `onnxruntime-node downloads it from NuGet at install time, which this project skips (.npmrc). With network access to ` +
-    `api.nuget.org run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\` (needs CUDA 12 and cuDNN 9), ` +
-    `or start with --device cpu.`
+    `onnxruntime-node fetches it from NuGet at install time, which this project skips (.npmrc). On a machine that can ` +
+    `reach NuGet run \`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js\` ` +
+    `(needs CUDA 12 and cuDNN 9; README "GPU (CUDA) setup"), or start with --device cpu.`
   );
 }
 
@@ -91,7 +91,7 @@ export async function createSession(modelPath: string, settings: SessionSettings
       device = 'cpu';
       session = await createOn(modelPath, device, settings);
     } else if (device !== 'cpu') {
-      throw new DeviceError(`--device ${device}: could not create a session on ${device} (${reason}). Use --device cpu, or see README "GPU setup".`);
+      throw new DeviceError(`--device ${device}: could not create a session on ${device} (${reason}). Use --device cpu, or see README "GPU (CUDA) setup".`);
     } else throw new Error(`could not load model ${modelPath}: ${reason}`);
   }
   return wrap(modelPath, device, session);
