@@ -8,7 +8,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders, NodeContext } from '../engine/graph/index.ts';
 import { resolveInside, nextCounterFilename, parseAnnotatedName } from '../engine/files/index.ts';
 import {
-  invertImage, extractFeatures, openFeatureBank, loadInvAdapter, trainingFreeAdapter, injectEaa,
+  invertImage, extractFeatures, openFeatureBank, loadInvAdapter, trainingFreeAdapter, injectEaa, parseBlockWeights, transformerBlocks,
 } from '../engine/sd/index.ts';
 import type { StepProgress } from '../engine/sampling/index.ts';
 import { sdRuntime } from './sd-services.ts';
@@ -180,9 +180,16 @@ export const EAAInject = defineNode({
       cross_attention: { kind: 'BOOLEAN', default: true },
       apply_to_uncond: { kind: 'BOOLEAN', default: true, tooltip: 'Also act on the unconditional CFG rows, so guidance does not amplify the identity signal.' },
     },
+    optional: {
+      block_weights: {
+        kind: 'STRING', default: '', maxLength: 1000,
+        tooltip: 'Per-block strength, multiplying the weight: empty = 1 everywhere; "input=0.5, middle=1, output=1" by group; or one number per transformer block (16 for SD1.5, canonical order).',
+      },
+    },
   },
   outputs: [{ type: 'MODEL' }],
   run(inputs) {
+    const blocks = transformerBlocks(inputs.model.checkpoint.config.unet).map((b) => b.name);
     const patched = injectEaa(inputs.model, inputs.inv_adapter, inputs.features, {
       weight: inputs.weight,
       startAt: inputs.start_at,
@@ -190,6 +197,7 @@ export const EAAInject = defineNode({
       selfAttention: inputs.self_attention,
       crossAttention: inputs.cross_attention,
       applyToUncond: inputs.apply_to_uncond,
+      blockWeights: parseBlockWeights(inputs.block_weights ?? '', blocks),
     });
     return { outputs: [patched] };
   },

@@ -44,12 +44,14 @@ export async function eaaSection(ctx: ParityContext): Promise<void> {
   };
   const rows = generation.sample.dims[0];
   const sigma = (v: number): Feed => ({ dims: [rows], data: new Float32Array(rows).fill(v) });
+  const blockCount = transformerBlocks(ctx.checkpoint.config.unet).length;
+  const blockWeights: Feed = { dims: [blockCount], data: new Float32Array(blockCount).fill(1) };
   const session = await ctx.runtime.unetSession(ctx.checkpoint, { eaa: { adapterPath: ctx.fixture.path('eaa_adapter.safetensors') } });
   const cases: Array<[string, number, number]> = [
     ['out_self_cross', eaa.sigma, eaa.sigma], ['out_self_only', eaa.sigma, 0], ['out_cross_only', 0, eaa.sigma], ['out_sigma0', 0, 0],
   ];
   for (const [key, self, cross] of cases) {
-    const out = await session.run({ ...generation, ...features, 'eaa.sigma_self': sigma(self), 'eaa.sigma_cross': sigma(cross) }, ['out']);
+    const out = await session.run({ ...generation, ...features, 'eaa.sigma_self': sigma(self), 'eaa.sigma_cross': sigma(cross), 'eaa.block_weights': blockWeights }, ['out']);
     ctx.log.float(stem, key, out.out, ref(key));
   }
   const plain = await ctx.runtime.unetSession(ctx.checkpoint);

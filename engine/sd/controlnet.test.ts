@@ -120,7 +120,7 @@ test('ControlNet + EAA in one graph: strength 0 equals the EAA-only graph bitwis
     reference[`eaa.${name}.self`] = feed(eaaGolden(`features.${name}.self`));
     reference[`eaa.${name}.cross`] = feed(eaaGolden(`features.${name}.cross`));
   }
-  const sigma = { 'eaa.sigma_self': rows(0.7, 0.7), 'eaa.sigma_cross': rows(0.7, 0.7) };
+  const sigma = { 'eaa.sigma_self': rows(0.7, 0.7), 'eaa.sigma_cross': rows(0.7, 0.7), 'eaa.block_weights': { dims: [16], data: new Float32Array(16).fill(1) } };
   const control = { 'controlnet.0.hint': hintFeed(golden('hint').data) };
   const both = { eaa: adapter, ...fused([CONTROLNET]) };
   const base = baseFeeds(eaaGolden);
@@ -128,7 +128,7 @@ test('ControlNet + EAA in one graph: strength 0 equals the EAA-only graph bitwis
   assertClose(eaaOnly.out.data, eaaGolden('out_self_cross').data, 'EAA-only graph vs golden');
   const strength0 = await runUnet(both, { ...base, ...reference, ...sigma, ...control, 'controlnet.0.strength': rows(0, 0) });
   assert.ok(bitwiseEqual(strength0.out.data, eaaOnly.out.data), 'ControlNet strength 0 must leave the EAA output bitwise');
-  const sigma0 = await runUnet(both, { ...base, ...reference, 'eaa.sigma_self': rows(0, 0), 'eaa.sigma_cross': rows(0, 0), ...control, 'controlnet.0.strength': rows(1, 1) });
+  const sigma0 = await runUnet(both, { ...base, ...reference, 'eaa.sigma_self': rows(0, 0), 'eaa.sigma_cross': rows(0, 0), 'eaa.block_weights': { dims: [16], data: new Float32Array(16).fill(1) }, ...control, 'controlnet.0.strength': rows(1, 1) });
   const controlOnly = await runUnet(fused([CONTROLNET]), { ...base, ...control, 'controlnet.0.strength': rows(1, 1) });
   assert.ok(bitwiseEqual(sigma0.out.data, controlOnly.out.data), 'EAA σ 0 must leave the ControlNet output bitwise');
   const on = await runUnet(both, { ...base, ...reference, ...sigma, ...control, 'controlnet.0.strength': rows(1, 1) });

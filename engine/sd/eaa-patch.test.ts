@@ -10,7 +10,7 @@ import type { ModelCall } from '../sampling/index.ts';
 import { SdRuntime } from './runtime.ts';
 import { invertImage, extractFeatures } from './inv-adapter-pipeline.ts';
 import { trainingFreeAdapter, loadInvAdapter } from './inv-adapter.ts';
-import { injectEaa, eaaPatch, EaaPatchError } from './eaa-patch.ts';
+import { injectEaa, eaaPatch, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 import type { EaaSettings } from './eaa-patch.ts';
 import { prepareGuidedUnet, percentToSigma } from './guided-unet.ts';
 import { createEpsModel } from './eps-model.ts';
@@ -121,4 +121,34 @@ test('a short KSampler-style run (ddim_diffusers, CFG) is the base run bitwise w
   const heunBase = await run(model, 'heun');
   assert.ok(sameBits((await run(injectEaa(model, adapter, features, { ...on, weight: 0 }), 'heun')).data, heunBase.data));
   assert.ok(!sameBits((await run(injectEaa(model, adapter, features, on), 'heun')).data, heunBase.data));
+});
+
+test('block weights: all 0 is the base model bitwise, all 1 is the plain patch bitwise, one block on differs from both', async () => {
+  const features = await bank;
+  const count = 16;
+  const c = call(500, 'uncond+cond', 4);
+  const base = await (await epsModelFor(model))(c);
+  const full = await (await epsModelFor(injectEaa(model, adapter, features, on)))(c);
+  const zeros = await (await epsModelFor(injectEaa(model, adapter, features, { ...on, blockWeights: new Array(count).fill(0) })))(c);
+  const ones = await (await epsModelFor(injectEaa(model, adapter, features, { ...on, blockWeights: new Array(count).fill(1) })))(c);
+  const oneBlock = await (await epsModelFor(injectEaa(model, adapter, features, { ...on, blockWeights: Array.from({ length: count }, (_, i) => (i === 6 ? 1 : 0)) })))(c);
+  assert.ok(sameBits(zeros, base), 'every block weight 0 = no adapter');
+  assert.ok(sameBits(ones, full), 'every block weight 1 = the plain patch');
+  assert.ok(!sameBits(oneBlock, base) && !sameBits(oneBlock, full), 'only the mid block acting');
+  assert.throws(() => injectEaa(model, adapter, features, { ...on, blockWeights: [1, 1] }), /2 values given, this model has 16 transformer blocks/);
+});
+
+test('parseBlockWeights: empty, one value per block, groups, and clear errors', () => {
+  const blocks = [
+    ...[0, 1, 2, 3, 4, 5].map((i) => `down_blocks.${Math.floor(i / 2)}.attentions.${i % 2}`), 'mid_block.attentions.0',
+    ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `up_blocks.${1 + Math.floor(i / 3)}.attentions.${i % 3}`),
+  ];
+  assert.equal(parseBlockWeights('  ', blocks), undefined);
+  assert.deepEqual(parseBlockWeights(blocks.map((_, i) => String(i / 10)).join(', '), blocks), blocks.map((_, i) => i / 10));
+  const grouped = parseBlockWeights('input=0.5, output = 0', blocks)!;
+  assert.deepEqual(grouped, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.throws(() => parseBlockWeights('1, 2, 3', blocks), /3 numbers given, this model has 16 transformer blocks/);
+  assert.throws(() => parseBlockWeights('middle=-1', blocks), /the value of middle is "-1"; use a number ≥ 0/);
+  assert.throws(() => parseBlockWeights('head=1', blocks), /unknown group "head"/);
+  assert.throws(() => parseBlockWeights(blocks.map(() => 'x').join(','), blocks), /block 0 \(down_blocks\.0\.attentions\.0\) is "x"/);
 });

@@ -14,6 +14,7 @@ import { nearestTimestep, readFeatureStep } from './feature-bank.ts';
 import type { FeatureBank } from './feature-bank.ts';
 import { unetIdentity } from './inv-adapter-weights.ts';
 import { percentToSigma } from './guided-unet.ts';
+import { transformerBlocks } from './unet-blocks.ts';
 
 export interface EaaSettings {
   /** σ of inv-adapter.md §3, 0…2. */
@@ -24,6 +25,8 @@ export interface EaaSettings {
   selfAttention: boolean;
   crossAttention: boolean;
   applyToUncond: boolean;
+  /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
+  blockWeights?: readonly number[];
 }
 
 /** What EAAInject adds to a MODEL (SdModel.eaa). */
@@ -54,6 +57,10 @@ export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: Fe
 export function injectEaa(model: SdModel, adapter: InvAdapter, features: FeatureBank, settings: EaaSettings): SdModel {
   if (model.eaa) throw new EaaPatchError('this MODEL already has an EAA patch (EAAInject applied twice); chaining adapters is not supported — connect the checkpoint loader\'s MODEL');
   if (!(settings.startAt <= settings.endAt)) throw new EaaPatchError(`start_at (${settings.startAt}) must not be after end_at (${settings.endAt})`);
+  const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
+  if (settings.blockWeights && settings.blockWeights.length !== blockCount) {
+    throw new EaaPatchError(`block weights: ${settings.blockWeights.length} values given, this model has ${blockCount} transformer blocks`);
+  }
   checkEaaInputs(model, adapter, features);
   return { ...model, eaa: { ...settings, adapter, features } };
 }
@@ -82,6 +89,8 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
   const patch = model.eaa;
   if (!patch) return undefined;
   checkEaaInputs(model, patch.adapter, patch.features);
+  const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
+  const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
   const high = percentToSigma(patch.startAt);
   const low = percentToSigma(patch.endAt);
   let file: SafetensorsFile | undefined;
@@ -108,7 +117,40 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
         ...featureFeeds(timestep),
         'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
         'eaa.sigma_cross': { dims: [rows], data: sigmaCross },
+        'eaa.block_weights': blockWeights,
       };
     },
   };
+}
+
+const BLOCK_GROUPS = { input: 'down_blocks.', middle: 'mid_block.', output: 'up_blocks.' } as const;
+
+/**
+ * EAAInject's `block_weights` text: empty → undefined (1 everywhere); one number per transformer block in
+ * canonical order ("1, 1, 0.5, …"); or groups "input=…, middle=…, output=…" (down, mid, up blocks; a group
+ * not named keeps 1). Each factor is a finite number ≥ 0.
+ */
+export function parseBlockWeights(text: string, blocks: readonly string[]): number[] | undefined {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) return undefined;
+  const number = (raw: string, what: string): number => {
+    const value = Number(raw);
+    if (raw === '' || !Number.isFinite(value) || value < 0) throw new EaaPatchError(`block_weights: ${what} is "${raw}"; use a number ≥ 0`);
+    return value;
+  };
+  if (parts.every((p) => !p.includes('='))) {
+    if (parts.length !== blocks.length) {
+      throw new EaaPatchError(`block_weights: ${parts.length} numbers given, this model has ${blocks.length} transformer blocks (or write input=…, middle=…, output=…)`);
+    }
+    return parts.map((p, i) => number(p, `the value for block ${i} (${blocks[i]})`));
+  }
+  const weights = blocks.map(() => 1);
+  for (const part of parts) {
+    const [name, raw = ''] = part.split('=').map((x) => x.trim());
+    if (!(name in BLOCK_GROUPS)) throw new EaaPatchError(`block_weights: unknown group "${name}" in "${part}"; use input, middle or output`);
+    const prefix = BLOCK_GROUPS[name as keyof typeof BLOCK_GROUPS];
+    const value = number(raw, `the value of ${name}`);
+    blocks.forEach((b, i) => { if (b.startsWith(prefix)) weights[i] = value; });
+  }
+  return weights;
 }

@@ -41,6 +41,6 @@ export type { Inversion, InversionRequest, ExtractionRequest } from './inv-adapt
 export { invertImage, extractFeatures, InvAdapterInputError } from './inv-adapter-pipeline.ts';
 export { unetIdentity } from './inv-adapter-weights.ts';
 export type { EaaPatch, EaaSettings, EaaUnetPatch } from './eaa-patch.ts';
-export { injectEaa, eaaPatch, checkEaaInputs, EaaPatchError } from './eaa-patch.ts';
+export { injectEaa, eaaPatch, checkEaaInputs, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 export type { TransformerBlockInfo } from './unet-blocks.ts';
 export { transformerBlocks } from './unet-blocks.ts';

@@ -123,7 +123,7 @@ test('training-free self side: with the generation\'s own norm1 output as F_s it
   };
   const modified = await runOnce(unetModelPath(cacheDir, scaled, { recordFeatures: true }).path, base);
   const adapter = trainingFreeAdapter(cacheDir, checkpoint, { tokens: 16, referenceSize: 64 });
-  const feeds: Record<string, Feed> = { ...base, 'eaa.sigma_self': { dims: [1], data: Float32Array.of(sigma) }, 'eaa.sigma_cross': { dims: [1], data: Float32Array.of(0) } };
+  const feeds: Record<string, Feed> = { ...base, 'eaa.sigma_self': { dims: [1], data: Float32Array.of(sigma) }, 'eaa.sigma_cross': { dims: [1], data: Float32Array.of(0) }, 'eaa.block_weights': { dims: [16], data: new Float32Array(16).fill(1) } };
   for (const { name } of transformerBlocks(checkpoint.config.unet)) {
     feeds[`eaa.${name}.self`] = modified[`features.${name}.self`];
     feeds[`eaa.${name}.cross`] = { dims: modified[`features.${name}.cross`].dims, data: noise(modified[`features.${name}.cross`].data.length, 3) };

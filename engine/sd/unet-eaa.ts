@@ -1,7 +1,7 @@
 // Embedded Attention Adapter inside the UNet graph (inv-adapter.md §3; file format §5): per transformer
 // block, the reference features F_s / F_c as graph inputs, adapter weights read in place from the adapter
 // file, and σ per batch row and side as inputs, so gating needs no rebuild.
-import { Module, linear, attention, matmul, add, mul, reshape, expand, openSafetensors, safetensorsSource } from '../onnx/index.ts';
+import { Module, linear, attention, matmul, add, mul, reshape, expand, slice, openSafetensors, safetensorsSource } from '../onnx/index.ts';
 import type { GraphBuilder, Value, WeightSource } from '../onnx/index.ts';
 import type { UnetConfig } from './config.ts';
 import type { BlockExtras } from './unet-variant.ts';
@@ -70,9 +70,12 @@ function scaleRows(term: Value, sigma: Value): Value {
 
 export interface EaaBlock {
   block: string;
+  /** Position in the canonical block order (its entry in `sigma.blockWeights`). */
+  index: number;
   width: number;
   heads: number;
-  sigma: { self: Value; cross: Value };
+  /** σ per row and side [B], and the per-block factors [blocks]. */
+  sigma: { self: Value; cross: Value; blockWeights: Value };
 }
 
 /** Inputs `eaa.<block>.self` / `.cross` and the σ-scaled adapter terms for one transformer block. */
@@ -82,8 +85,12 @@ export function eaaBlockExtras(g: GraphBuilder, adapter: EaaAdapter, b: EaaBlock
   const m = new Module(g, adapter.source, b.block, 'eaa.');
   const selfFeatures = g.input(`eaa.${b.block}.self`, 'float32', [1, s, b.width]);
   const crossFeatures = g.input(`eaa.${b.block}.cross`, 'float32', [1, s, b.width]);
+  // σ_b = σ·w_b per row: w_b = 1 leaves σ bit-identical, w_b = 0 turns the block's adapter off exactly.
+  const weight = slice(b.sigma.blockWeights, 0, b.index, b.index + 1);
+  const sigmaSelf = mul(b.sigma.self, weight);
+  const sigmaCross = mul(b.sigma.cross, weight);
   return {
-    selfAdapter: (query) => scaleRows(referenceAttention(m.at('self'), query, selfFeatures, b.heads), b.sigma.self),
-    crossAdapter: (query) => scaleRows(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), b.sigma.cross),
+    selfAdapter: (query) => scaleRows(referenceAttention(m.at('self'), query, selfFeatures, b.heads), sigmaSelf),
+    crossAdapter: (query) => scaleRows(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), sigmaCross),
   };
 }

@@ -4,6 +4,7 @@
 import type { GraphBuilder, Value, ComputeType } from '../onnx/index.ts';
 import type { UnetConfig } from './config.ts';
 import { eaaBlockExtras, openEaaAdapter } from './unet-eaa.ts';
+import { transformerBlocks } from './unet-blocks.ts';
 import { controlnetExtras, checkControlnetVariant } from './unet-controlnet.ts';
 import type { ControlnetVariant } from './unet-controlnet.ts';
 import type { UnetInputs } from './unet.ts';
@@ -71,12 +72,19 @@ export function checkVariant(config: UnetConfig, variant: UnetVariant): void {
 export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: UnetVariant, inputs: UnetInputs): UnetExtras {
   const recorded: Array<[string, Value]> = [];
   const adapter = variant.eaa ? openEaaAdapter(variant.eaa.adapterPath, config) : null;
+  const blocks = transformerBlocks(config).map((b) => b.name);
   const sigma = adapter
-    ? { self: g.input('eaa.sigma_self', 'float32', ['B']), cross: g.input('eaa.sigma_cross', 'float32', ['B']) }
+    ? {
+      self: g.input('eaa.sigma_self', 'float32', ['B']),
+      cross: g.input('eaa.sigma_cross', 'float32', ['B']),
+      // One factor per transformer block (canonical order), multiplying both sides' σ: per-block strength.
+      blockWeights: g.input('eaa.block_weights', 'float32', [blocks.length]),
+    }
     : null;
   const extras: UnetExtras = {
     block(block, width, heads) {
-      const out: BlockExtras = adapter && sigma ? eaaBlockExtras(g, adapter, { block, width, heads, sigma }) : {};
+      const index = blocks.indexOf(block);
+      const out: BlockExtras = adapter && sigma ? eaaBlockExtras(g, adapter, { block, index, width, heads, sigma }) : {};
       if (variant.recordFeatures) {
         out.record = (self, cross) => recorded.push([`features.${block}.self`, self], [`features.${block}.cross`, cross]);
       }

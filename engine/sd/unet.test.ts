@@ -95,12 +95,12 @@ test('UNet + EAA: self+cross, self only, cross only match the goldens; σ = 0 is
   const outs: Record<string, Float32Array> = {};
   try {
     for (const [name, self, cross] of cases) {
-      const out = await session.run({ ...base, ...reference, 'eaa.sigma_self': sigma(self), 'eaa.sigma_cross': sigma(cross) });
+      const out = await session.run({ ...base, ...reference, 'eaa.sigma_self': sigma(self), 'eaa.sigma_cross': sigma(cross), 'eaa.block_weights': { dims: [16], data: new Float32Array(16).fill(1) } });
       assertClose(out.out.data, eaaGolden(name).data, name);
       outs[name] = out.out.data;
     }
     // σ per row: row 0 with the adapter, row 1 without, in one call (apply_to_uncond off / gating).
-    const mixed = await session.run({ ...base, ...reference, 'eaa.sigma_self': { dims: [2], data: Float32Array.of(0.7, 0) }, 'eaa.sigma_cross': { dims: [2], data: Float32Array.of(0.7, 0) } });
+    const mixed = await session.run({ ...base, ...reference, 'eaa.sigma_self': { dims: [2], data: Float32Array.of(0.7, 0) }, 'eaa.sigma_cross': { dims: [2], data: Float32Array.of(0.7, 0) }, 'eaa.block_weights': { dims: [16], data: new Float32Array(16).fill(1) } });
     const half = mixed.out.data.length / 2;
     assertClose(mixed.out.data.subarray(0, half), eaaGolden('out_self_cross').data.subarray(0, half), 'mixed row 0');
     assertClose(mixed.out.data.subarray(half), eaaGolden('out_plain').data.subarray(half), 'mixed row 1');

@@ -14,7 +14,7 @@ import type { Forward } from './unet-layers.ts';
 export type { UnetVariant, EaaVariant, ControlnetVariant } from './unet-variant.ts';
 
 /** Bump when the graph this file emits changes for the same checkpoint and variant (graph cache key). */
-export const UNET_GRAPH_VERSION = 'unet-1';
+export const UNET_GRAPH_VERSION = 'unet-2';
 
 // ---------- model ----------
 
