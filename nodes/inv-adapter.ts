@@ -181,6 +181,7 @@ export const EAAInject = defineNode({
       apply_to_uncond: { kind: 'BOOLEAN', default: true, tooltip: 'Also act on the unconditional CFG rows, so guidance does not amplify the identity signal.' },
     },
     optional: {
+      attention_mask: { kind: 'LINK', type: 'MASK', tooltip: 'Where the identity acts: 1 = fully, 0 = not at all (resized to every block\'s token grid; first mask of a batch).' },
       block_weights: {
         kind: 'STRING', default: '', maxLength: 1000,
         tooltip: 'Per-block strength, multiplying the weight: empty = 1 everywhere; "input=0.5, middle=1, output=1" by group; or one number per transformer block (16 for SD1.5, canonical order).',
@@ -198,6 +199,7 @@ export const EAAInject = defineNode({
       crossAttention: inputs.cross_attention,
       applyToUncond: inputs.apply_to_uncond,
       blockWeights: parseBlockWeights(inputs.block_weights ?? '', blocks),
+      mask: inputs.attention_mask,
     });
     return { outputs: [patched] };
   },

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { makeImageBatch } from '../image/index.ts';
+import { makeImageBatch, makeMaskBatch } from '../image/index.ts';
 import { sample, sigmaFromTimestep } from '../sampling/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
 import { SdRuntime } from './runtime.ts';
@@ -151,4 +151,24 @@ test('parseBlockWeights: empty, one value per block, groups, and clear errors', 
   assert.throws(() => parseBlockWeights('middle=-1', blocks), /the value of middle is "-1"; use a number ≥ 0/);
   assert.throws(() => parseBlockWeights('head=1', blocks), /unknown group "head"/);
   assert.throws(() => parseBlockWeights(blocks.map(() => 'x').join(','), blocks), /block 0 \(down_blocks\.0\.attentions\.0\) is "x"/);
+});
+
+test('attention mask: all ones is the unmasked patch bitwise, all zeros the base model bitwise, half of it neither', async () => {
+  const features = await bank;
+  const c = call(500, 'uncond+cond', 4);
+  const base = await (await epsModelFor(model))(c);
+  const full = await (await epsModelFor(injectEaa(model, adapter, features, on)))(c);
+  const maskOf = (value: (x: number) => number) => {
+    const mask = makeMaskBatch(1, 64, 64);
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) mask.data[y * 64 + x] = value(x);
+    return mask;
+  };
+  const withMask = async (mask: ReturnType<typeof maskOf>) => (await epsModelFor(injectEaa(model, adapter, features, { ...on, mask })))(c);
+  const masked = eaaPatch(injectEaa(model, adapter, features, { ...on, mask: maskOf(() => 1) }))!;
+  assert.deepEqual(masked.variant, { eaa: { adapterPath: adapter.path, masked: true } });
+  assert.deepEqual(masked.extraFeeds(c, 4)['eaa.mask.level1'].dims, [1, 16, 1], '8×8 latent → 4×4 tokens at level 1');
+  assert.ok(sameBits(await withMask(maskOf(() => 1)), full), 'mask 1 everywhere = no mask');
+  assert.ok(sameBits(await withMask(maskOf(() => 0)), base), 'mask 0 everywhere = no adapter');
+  const half = await withMask(maskOf((x) => (x < 32 ? 1 : 0)));
+  assert.ok(!sameBits(half, full) && !sameBits(half, base), 'left half only');
 });

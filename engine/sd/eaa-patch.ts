@@ -6,6 +6,8 @@ import { openSafetensors } from '../onnx/index.ts';
 import type { SafetensorsFile } from '../onnx/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
 import type { Tensor } from '../tensor/index.ts';
+import { resizeImage, makeImageBatch } from '../image/index.ts';
+import type { MaskBatch } from '../image/index.ts';
 import type { SdModel } from './wire-types.ts';
 import type { UnetVariant } from './unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
@@ -27,6 +29,9 @@ export interface EaaSettings {
   applyToUncond: boolean;
   /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
   blockWeights?: readonly number[];
+  /** Where in the generated image the adapter acts (1) or not (0): batch item 0, any size (resized by area
+   *  averaging to each block's token grid). Absent = everywhere. */
+  mask?: MaskBatch;
 }
 
 /** What EAAInject adds to a MODEL (SdModel.eaa). */
@@ -105,8 +110,9 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
     }
     return cached.feeds;
   };
+  const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(model.checkpoint.config.unet).map((b) => b.level))) : undefined;
   return {
-    variant: { eaa: { adapterPath: patch.adapter.path } },
+    variant: { eaa: { adapterPath: patch.adapter.path, ...(maskFeeds ? { masked: true } : {}) } },
     extraFeeds(call, rows) {
       const active = call.sigma <= high && call.sigma >= low;
       const sigmaSelf = sigmaRows(patch, patch.selfAttention, active, call, rows);
@@ -118,8 +124,36 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
         'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
         'eaa.sigma_cross': { dims: [rows], data: sigmaCross },
         'eaa.block_weights': blockWeights,
+        ...maskFeeds?.(call.dims[2], call.dims[3]),
       };
     },
+  };
+}
+
+/** The mask at each level's token grid for a latent of h×w: a level halves the grid, rounding up (stride-2
+ *  convolutions with padding 1); values are area averages of the mask, flattened row-major. */
+function attentionMaskFeeds(mask: MaskBatch, levels: Set<number>): (h: number, w: number) => Feeds {
+  const plane = mask.height * mask.width;
+  const asImage = makeImageBatch(1, mask.height, mask.width);
+  for (let i = 0; i < plane; i++) asImage.data.fill(mask.data[i], i * 3, i * 3 + 3);
+  const byLatent = new Map<string, Feeds>();
+  return (h, w) => {
+    const key = `${h}x${w}`;
+    let feeds = byLatent.get(key);
+    if (!feeds) {
+      feeds = {};
+      let [gridH, gridW] = [h, w];
+      for (let level = 0; level <= Math.max(...levels); level++) {
+        if (levels.has(level)) {
+          const resized = resizeImage(asImage, gridW, gridH, 'area', 'disabled');
+          const tokens = Float32Array.from({ length: gridH * gridW }, (_, i) => resized.data[i * 3]);
+          feeds[`eaa.mask.level${level}`] = { dims: [1, gridH * gridW, 1], data: tokens };
+        }
+        [gridH, gridW] = [Math.ceil(gridH / 2), Math.ceil(gridW / 2)];
+      }
+      byLatent.set(key, feeds);
+    }
+    return feeds;
   };
 }
 

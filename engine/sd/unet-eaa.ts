@@ -76,6 +76,8 @@ export interface EaaBlock {
   heads: number;
   /** σ per row and side [B], and the per-block factors [blocks]. */
   sigma: { self: Value; cross: Value; blockWeights: Value };
+  /** The attention mask of this block's level, [1,S,1] for S query tokens (masked variant only). */
+  mask?: (tokens: Value['shape'][number]) => Value;
 }
 
 /** Inputs `eaa.<block>.self` / `.cross` and the σ-scaled adapter terms for one transformer block. */
@@ -89,8 +91,10 @@ export function eaaBlockExtras(g: GraphBuilder, adapter: EaaAdapter, b: EaaBlock
   const weight = slice(b.sigma.blockWeights, 0, b.index, b.index + 1);
   const sigmaSelf = mul(b.sigma.self, weight);
   const sigmaCross = mul(b.sigma.cross, weight);
+  // The mask multiplies the adapter term per query token (1 keeps it bit-identical, 0 removes it).
+  const masked = (term: Value, query: Value) => (b.mask ? mul(term, b.mask(query.shape[1])) : term);
   return {
-    selfAdapter: (query) => scaleRows(referenceAttention(m.at('self'), query, selfFeatures, b.heads), sigmaSelf),
-    crossAdapter: (query) => scaleRows(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), sigmaCross),
+    selfAdapter: (query) => scaleRows(masked(referenceAttention(m.at('self'), query, selfFeatures, b.heads), query), sigmaSelf),
+    crossAdapter: (query) => scaleRows(masked(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), query), sigmaCross),
   };
 }

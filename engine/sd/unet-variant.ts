@@ -33,6 +33,9 @@ export interface UnetVariant {
 export interface EaaVariant {
   /** Adapter .safetensors (inv-adapter.md §5); its weights are read in place as external data. */
   adapterPath: string;
+  /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter term is multiplied by it
+   *  token by token (an attention mask: where in the image the identity acts). */
+  masked?: boolean;
 }
 
 /** What a variant adds inside one transformer block. */
@@ -81,10 +84,23 @@ export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: Unet
       blockWeights: g.input('eaa.block_weights', 'float32', [blocks.length]),
     }
     : null;
+  // One mask input per resolution level, declared when a block of that level first asks (its token dim).
+  const masks = new Map<number, Value>();
+  const maskFor = (level: number, tokens: Value['shape'][number]): Value => {
+    let mask = masks.get(level);
+    if (!mask) {
+      mask = g.input(`eaa.mask.level${level}`, 'float32', [1, tokens, 1]);
+      masks.set(level, mask);
+    }
+    return mask;
+  };
+  const levels = new Map(transformerBlocks(config).map((b) => [b.name, b.level]));
   const extras: UnetExtras = {
     block(block, width, heads) {
       const index = blocks.indexOf(block);
-      const out: BlockExtras = adapter && sigma ? eaaBlockExtras(g, adapter, { block, index, width, heads, sigma }) : {};
+      const level = levels.get(block) ?? 0;
+      const mask = variant.eaa?.masked ? (tokens: Value['shape'][number]) => maskFor(level, tokens) : undefined;
+      const out: BlockExtras = adapter && sigma ? eaaBlockExtras(g, adapter, { block, index, width, heads, sigma, mask }) : {};
       if (variant.recordFeatures) {
         out.record = (self, cross) => recorded.push([`features.${block}.self`, self], [`features.${block}.cross`, cross]);
       }
