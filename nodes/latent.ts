@@ -1,7 +1,7 @@
 // Latent nodes (comfyui-api.md §7.1): EmptyLatentImage, VAEEncode and VAEDecode.
 import { defineNode } from '../engine/graph/index.ts';
 import { makeTensor } from '../engine/tensor/index.ts';
-import { encodeImage, decodeLatent } from '../engine/sd/index.ts';
+import { encodeImage, decodeLatent, decodeLatentTiled } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
 
 const MAX_RESOLUTION = 16384;
@@ -66,4 +66,26 @@ export const VAEDecode = defineNode({
   },
 });
 
-export const latentNodes = [EmptyLatentImage, VAEEncode, VAEDecode];
+export const VAEDecodeTiled = defineNode({
+  name: 'VAEDecodeTiled',
+  displayName: 'VAE Decode (Tiled)',
+  category: '_for_testing',
+  description: 'Decodes latents in overlapping tiles, so large images decode with the memory of one tile. Tiles are normalised separately; the overlap blends the seams.',
+  inputs: {
+    required: {
+      samples: { kind: 'LINK', type: 'LATENT' },
+      vae: { kind: 'LINK', type: 'VAE' },
+      tile_size: { kind: 'INT', default: 512, min: 64, max: 4096, step: 32, tooltip: 'Tile side in pixels (a multiple of 8).' },
+      overlap: { kind: 'INT', default: 64, min: 0, max: 4096, step: 32, tooltip: 'Overlap between tiles in pixels (a multiple of 8, smaller than the tile).' },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+  async run({ samples, vae, tile_size, overlap }, ctx) {
+    const image = await decodeLatentTiled(sdRuntime(ctx), vae, samples.samples, {
+      tileSize: tile_size, overlap, onTile: (done, total) => { ctx.throwIfInterrupted(); ctx.progress(done, total); },
+    }, (m) => ctx.log(m));
+    return { outputs: [image] };
+  },
+});
+
+export const latentNodes = [EmptyLatentImage, VAEEncode, VAEDecode, VAEDecodeTiled];

@@ -44,3 +44,5 @@ export type { EaaPatch, EaaSettings, EaaUnetPatch } from './eaa-patch.ts';
 export { injectEaa, eaaPatch, checkEaaInputs, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 export type { TransformerBlockInfo } from './unet-blocks.ts';
 export { transformerBlocks } from './unet-blocks.ts';
+export { decodeLatentTiled, tileStarts } from './vae-tiled.ts';
+export type { TileOptions } from './vae-tiled.ts';
