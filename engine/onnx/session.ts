@@ -137,6 +137,11 @@ export class SessionCache {
 
   constructor(private readonly settings: SessionSettings = {}) {}
 
+  /** Whether a session for this model exists (or is being created). */
+  has(modelPath: string): boolean {
+    return this.sessions.has(modelPath);
+  }
+
   get(modelPath: string): Promise<ModelSession> {
     const key = modelPath;
     let s = this.sessions.get(key);

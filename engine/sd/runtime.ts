@@ -54,7 +54,13 @@ export class SdRuntime {
     const started = performance.now();
     const { path, built } = modelPath();
     if (built) log?.(`built ${name} graph in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return this.sessions.get(path);
+    if (this.sessions.has(path)) return this.sessions.get(path);
+    // First use in this process: onnxruntime loads and optimises the weights (seconds for a full model).
+    log?.(`loading ${name} into onnxruntime ...`);
+    const loading = performance.now();
+    const session = await this.sessions.get(path);
+    log?.(`${name} loaded on ${session.device} in ${((performance.now() - loading) / 1000).toFixed(1)} s`);
+    return session;
   }
 
   /** Frees every session (POST /free, shutdown). Built graphs stay on disk. */
