@@ -45,6 +45,12 @@ export class ProgressDisplay {
     }
   }
 
+  /** A log line; on a terminal it clears a progress bar in the making first (the bar comes back on the
+   *  next progress report). */
+  log(message: string): void {
+    this.sink.write(`${this.sink.isTTY ? '\r\x1b[2K' : ''}${message}\n`);
+  }
+
   cached(ids: string[]): void {
     if (ids.length > 0) this.sink.write(`cached: ${ids.join(', ')}\n`);
   }

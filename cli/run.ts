@@ -93,11 +93,11 @@ async function runWorkflow(options: RunOptions): Promise<number> {
 
   // Models run in a worker thread, as under the server: Ctrl+C interrupts even during a long model call.
   parseDevice(options.device);
-  const backend = createWorkerBackend({ folders, device: options.device, log: (m) => process.stderr.write(`${m}\n`) });
   const display = new ProgressDisplay(
     { write: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) },
     (id) => validation.prompt[id]?.class_type ?? '?',
   );
+  const backend = createWorkerBackend({ folders, device: options.device, log: (m) => display.log(m) });
   const onSigint = () => backend.interrupt();
   process.once('SIGINT', onSigint);
   const extraPngInfo = isUi ? { workflow: workflowJson as Record<string, unknown> } : undefined;
