@@ -2,14 +2,15 @@
 // UNet, VAE, CLIP-L text encoder, position_ids and the DDPM buffers — streaming tensor by tensor (the
 // full fp16 file is ~2.1 GB and never held in memory). Key layout: sd15-reference.md §2.2.
 // Usage: node --import tsx models/generate-random-checkpoint.ts --size full|tiny --dtype fp16|fp32 --out PATH [--seed N]
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SD15_UNET } from '../engine/sd/config.ts';
 import type { UnetConfig, VaeConfig, ClipTextConfig } from '../engine/sd/config.ts';
 import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, LDM_CLIP_PREFIX } from '../engine/sd/key-map.ts';
 import { f32ToF16 } from '../engine/onnx/half.ts';
 
-interface Sizes { unet: UnetConfig; vae: VaeConfig; clip: ClipTextConfig }
+export interface Sizes { unet: UnetConfig; vae: VaeConfig; clip: ClipTextConfig }
 
 const SD15_VAE: VaeConfig = { inChannels: 3, blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, latentChannels: 4, normGroups: 32, scalingFactor: 0.18215 };
 const CLIP_L: ClipTextConfig = { vocabSize: 49408, hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072, maxPositions: 77, layerNormEps: 1e-5 };
@@ -275,12 +276,20 @@ export function writeStreaming(path: string, entries: Entry[], metadata: Record<
   return 8 + Buffer.byteLength(json) + offset;
 }
 
-export interface GenerateOptions { size: 'full' | 'tiny'; dtype: 'fp16' | 'fp32'; out: string; seed: number }
+export interface GenerateOptions {
+  size: 'full' | 'tiny';
+  dtype: 'fp16' | 'fp32';
+  out: string;
+  seed: number;
+  /** Other architecture numbers than `size`'s (tests of models unlike the fixture). */
+  sizes?: Sizes;
+}
 
 /** Writes the checkpoint; returns its size in bytes. */
 export function generateCheckpoint(o: GenerateOptions): number {
   const dtype = o.dtype === 'fp16' ? 'F16' : 'F32';
-  const entries: Entry[] = ldmParams(SIZES[o.size]).map((p) => randomEntry(p, dtype, o.seed));
+  const sizes = o.sizes ?? SIZES[o.size];
+  const entries: Entry[] = ldmParams(sizes).map((p) => randomEntry(p, dtype, o.seed));
   entries.push({
     name: `${LDM_CLIP_PREFIX}text_model.embeddings.position_ids`, dtype: 'I64', shape: [1, 77],
     write: (emit) => emit(new Uint8Array(BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i)).buffer)),
@@ -288,7 +297,28 @@ export function generateCheckpoint(o: GenerateOptions): number {
   for (const [name, values] of Object.entries(ddpmBuffers())) {
     entries.push({ name, dtype: 'F32', shape: [values.length], write: (emit) => emit(new Uint8Array(Float32Array.from(values).buffer)) });
   }
-  return writeStreaming(o.out, entries, { format: 'pt', generator: 'invgraph random test checkpoint', seed: String(o.seed), size: o.size });
+  const bytes = writeStreaming(o.out, entries, { format: 'pt', generator: 'invgraph random test checkpoint', seed: String(o.seed), size: o.size });
+  writeFileSync(join(dirname(o.out), `${basename(o.out, extname(o.out))}.yaml`), ldmYaml(sizes));
+  return bytes;
+}
+
+/**
+ * The LDM config beside the checkpoint (`<name>.yaml`): the numbers its weights cannot tell — UNet and
+ * text-encoder heads (the latter an invgraph extension, needed for non-standard CLIP widths) and the latent scale.
+ */
+export function ldmYaml(sizes: Sizes): string {
+  return [
+    'model:',
+    '  params:',
+    `    scale_factor: ${sizes.vae.scalingFactor}`,
+    '    unet_config:',
+    '      params:',
+    `        num_heads: ${sizes.unet.heads[0]}`,
+    '    cond_stage_config:',
+    '      params:',
+    `        num_heads: ${sizes.clip.heads}`,
+    '',
+  ].join('\n');
 }
 
 function parseArgs(argv: string[]): GenerateOptions {
