@@ -10,7 +10,7 @@ import { openSqliteQueue } from '../engine/queue/index.ts';
 import { startServer } from '../engine/server/index.ts';
 import type { Limits } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { loadExtraModelPaths } from './model-paths.ts';
+import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -96,7 +96,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
 }
 
-export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--input DIR]
+export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
@@ -112,6 +112,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       port: { type: 'string' },
       models: { type: 'string' },
       'extra-model-paths': { type: 'string' },
+      'memory-budget': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       temp: { type: 'string' },
@@ -124,6 +125,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  applyMemoryBudget(values['memory-budget']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   return {
     host: values.host,
