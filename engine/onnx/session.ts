@@ -87,6 +87,9 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
     intraOpNumThreads: settings.threads ?? 0,
     // Quiet ORT's per-session warnings (e.g. "some nodes were not assigned to the preferred provider").
     logSeverityLevel: 3,
+    // No CPU arena: it keeps a run's peak activations (GBs for a 512² UNet) for the session's life, so the
+    // next network's activations stack on top (measured: bench/workflow-memory.ts).
+    enableCpuMemArena: false,
   };
   const sidecar = readSidecar(modelPath);
   if (!sidecar?.externalDataFolder) return { session: await ort.InferenceSession.create(modelPath, options), weightBytes: null };
@@ -97,7 +100,7 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
   if (folder && optimized) {
     try {
       const session = await ort.InferenceSession.create(optimized, { ...options, graphOptimizationLevel: 'disabled' });
-      return { session, weightBytes: optimizedWeightBytes(folder) };
+      return { session, weightBytes: optimizedWeightBytes(folder) ?? sidecar.weightBytes ?? null };
     } catch {
       rmSync(folder, { recursive: true, force: true }); // unreadable (disk trouble, other build): make it again
     }
@@ -116,7 +119,7 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
   try {
     const created = await ort.InferenceSession.create(readFileSync(modelPath), options);
     if (tmp && folder) publishOptimizedModel(tmp, folder);
-    return { session: created, weightBytes: folder ? optimizedWeightBytes(folder) : null };
+    return { session: created, weightBytes: (folder ? optimizedWeightBytes(folder) : null) ?? sidecar.weightBytes ?? null };
   } catch (err) {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     throw err;
@@ -128,11 +131,11 @@ function resolveDevice(wanted: Device): ResolvedDevice {
   return wanted === 'auto' ? (cudaLibraryPresent() ? 'cuda' : 'cpu') : wanted;
 }
 
-/** Weight bytes a session of this model will hold, when known before loading it (its optimised form exists). */
+/** Weight bytes a session of this model will hold: its optimised weights file, else the built graph's own count (0 if unknown). */
 export function expectedWeightBytes(modelPath: string, settings: SessionSettings): number {
   const device = resolveDevice(settings.device ?? 'auto');
-  if (!reusesOptimized(device, settings)) return 0;
-  return optimizedWeightBytes(optimizedFolder(modelPath, device, settings.optimization ?? 'all', ORT_VERSION)) ?? 0;
+  const optimized = reusesOptimized(device, settings) ? optimizedWeightBytes(optimizedFolder(modelPath, device, settings.optimization ?? 'all', ORT_VERSION)) : null;
+  return optimized ?? readSidecar(modelPath)?.weightBytes ?? 0;
 }
 
 /** Creates a session, resolving 'auto' (CUDA when its library is present, else CPU). */
