@@ -9,11 +9,12 @@
 //        [--memory-budget GB]
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { cpuInfo } from './cpu-info.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values, positionals } = parseArgs({
@@ -29,11 +30,6 @@ if (positionals.length !== 2) throw new Error('usage: bench/workflow-memory.ts C
 const [checkpoint, controlnet] = positionals.map((p) => resolve(p));
 const size = Number(values.size);
 const steps = Number(values.steps);
-
-function cpuInfo(): { model: string; simd: string[] } {
-  const flags = new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? []);
-  return { model: cpus()[0]?.model ?? 'unknown', simd: ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'amx_bf16'].filter((f) => flags.has(f)) };
-}
 
 /** Resident bytes of a process and all its descendants (from /proc). */
 function treeRss(pid: number): number {
