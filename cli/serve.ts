@@ -10,11 +10,14 @@ import { openSqliteQueue } from '../engine/queue/index.ts';
 import { startServer } from '../engine/server/index.ts';
 import type { Limits } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
   models?: string;
+  /** ComfyUI-format extra_model_paths.yaml (default ./extra_model_paths.yaml when present). */
+  extraModelPaths?: string;
   input?: string;
   output?: string;
   temp?: string;
@@ -48,6 +51,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     input: resolve(options.input ?? 'input'),
     output: resolve(options.output ?? 'output'),
     temp: resolve(options.temp ?? 'temp'),
+    extraModels: loadExtraModelPaths(options.extraModelPaths),
   };
   const data = resolve(options.data ?? 'data');
   await Promise.all([folders.input, folders.output, folders.temp, data].map((dir) => mkdir(dir, { recursive: true })));
@@ -92,8 +96,8 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
 }
 
-export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--input DIR] [--output DIR]
-                 [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
+export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
+                 [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
@@ -107,6 +111,8 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       host: { type: 'string' },
       port: { type: 'string' },
       models: { type: 'string' },
+      'extra-model-paths': { type: 'string' },
+      'memory-budget': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       temp: { type: 'string' },
@@ -119,11 +125,13 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  applyMemoryBudget(values['memory-budget']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   return {
     host: values.host,
     port: optionalInt(values.port, '--port', 0, 65535),
     models: values.models,
+    extraModelPaths: values['extra-model-paths'],
     input: values.input,
     output: values.output,
     temp: values.temp,
