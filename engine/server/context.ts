@@ -6,9 +6,8 @@ import type { Request, Response } from 'express';
 import type { DefinitionEnv, NodeRegistry } from '../graph/index.ts';
 import { parseJson, stringifyJson } from '../graph/index.ts';
 import type { JobQueue } from '../queue/index.ts';
-import type { ExecutionBackend } from './backend.ts';
 import { badRequest } from './http-error.ts';
-import type { JobRunner } from './job-runner.ts';
+import type { PromptRunner } from './job-runner.ts';
 import type { WsHub } from './ws-hub.ts';
 
 export interface Limits {
@@ -26,9 +25,8 @@ export interface ServerContext {
   /** Settings, user data (workflows) and the queue database live here. */
   dataDir: string;
   queue: JobQueue;
-  runner: JobRunner;
+  runner: PromptRunner;
   hub: WsHub;
-  backend: ExecutionBackend;
   limits: Limits;
   features: Record<string, unknown>;
   /** The execution device, for /system_stats. */

@@ -60,7 +60,7 @@ export function infoRoutes(ctx: ServerContext): Router {
   router.post('/free', rawBody(ctx.limits), (req, res) => {
     const request = jsonBody(req, ctx.limits);
     const flags = isObject(request) ? request : {};
-    ctx.backend.free({ unloadModels: flags.unload_models === true, freeMemory: flags.free_memory === true });
+    ctx.runner.free({ unloadModels: flags.unload_models === true, freeMemory: flags.free_memory === true });
     res.status(200).end();
   });
 
