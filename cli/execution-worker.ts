@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        running = runJob(message.id, message.job);
+        // After a pending /free unload (the worker chains it after the job before), never beside it.
+        running = running.then(() => runJob(message.id, message.job));
         break;
       case 'free':
         if (message.freeMemory) executor.clearCache();

@@ -1,0 +1,236 @@
+// `invgraph worker --queue redis://...`: runs prompts from the Redis queue of an `invgraph serve
+// --queue` server (docs/server.md "Many workers"). Each of --concurrency slots is the embedded
+// server's job runner + execution thread, taking prompts from BullMQ instead of SQLite and sending
+// its websocket frames to the server over Redis. Slots advertise their device and warm checkpoints.
+
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Folders } from '../engine/graph/index.ts';
+import { WorkerBus, WorkerRegistry, checkpointsOf, openRedisQueue, parseRedisUrl } from '../engine/queue/index.ts';
+import type { ControlMessage, HubCall, RedisAddress } from '../engine/queue/index.ts';
+import { JobRunner } from '../engine/server/index.ts';
+import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
+import { createWorkerBackend } from './execution-host.ts';
+
+export interface WorkerOptions {
+  /** redis://HOST:6379[/DB] of the server's --queue. */
+  queue: string;
+  models?: string;
+  input?: string;
+  output?: string;
+  temp?: string;
+  device?: string;
+  /** Prompts run at once, each in its own execution thread with its own sessions (default 1). */
+  concurrency?: number;
+  /** Checkpoints a slot keeps loaded; taking a prompt for another one unloads the rest first (0 = no limit). */
+  keepCheckpoints?: number;
+  /** How long a slot leaves a prompt to a live worker that holds its checkpoint warm (default 1500 ms). */
+  affinityWaitMs?: number;
+  /** Redis key prefix shared with the server (default "invgraph"). */
+  prefix?: string;
+  /** BullMQ lock: a killed worker's prompt goes to another after this (default 30 s; tests use less). */
+  lockMs?: number;
+  /** Module URL exporting createRegistry() (tests); default nodes/index.ts. */
+  registryModule?: string;
+  log?: (message: string) => void;
+}
+
+export interface WorkerHandle {
+  id: string;
+  close(): Promise<void>;
+}
+
+const ADVERTISE_MS = 1000;
+
+export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const connection = parseRedisUrl(options.queue);
+  const folders: Folders = {
+    models: resolve(options.models ?? 'models'),
+    input: resolve(options.input ?? 'input'),
+    output: resolve(options.output ?? 'output'),
+    temp: resolve(options.temp ?? 'temp'),
+  };
+  await Promise.all([folders.input, folders.output, folders.temp].map((dir) => mkdir(dir, { recursive: true })));
+  const concurrency = options.concurrency ?? 1;
+  const prefix = options.prefix ?? 'invgraph';
+  const log = options.log ?? ((message: string) => console.error(`[invgraph worker] ${message}`));
+  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const registry = new WorkerRegistry(connection, prefix);
+  const slots: Slot[] = [];
+  const bus = new WorkerBus({ connection, prefix }, (message) => {
+    for (const slot of slots) slot.control(message);
+  });
+  for (let i = 0; i < concurrency; i++) {
+    slots.push(startSlot({ id: `${id}/${i}`, connection, prefix, folders, options, registry, bus, log }));
+  }
+  const timer = setInterval(() => slots.forEach((slot) => slot.advertise()), ADVERTISE_MS);
+  return {
+    id,
+    close: async () => {
+      clearInterval(timer);
+      await Promise.all(slots.map((slot) => slot.close()));
+      registry.close();
+      bus.close();
+    },
+  };
+}
+
+interface Slot {
+  control(message: ControlMessage): void;
+  advertise(): void;
+  close(): Promise<void>;
+}
+
+interface SlotContext {
+  id: string;
+  connection: RedisAddress;
+  prefix: string;
+  folders: Folders;
+  options: WorkerOptions;
+  registry: WorkerRegistry;
+  bus: WorkerBus;
+  log(message: string): void;
+}
+
+function startSlot(ctx: SlotContext): Slot {
+  const { options, registry, bus, log } = ctx;
+  const device = options.device ?? 'auto';
+  let warm: string[] = [];
+  let closed = false;
+  const queue = openRedisQueue({
+    connection: ctx.connection,
+    prefix: ctx.prefix,
+    lockMs: options.lockMs,
+    affinity: { self: ctx.id, warm: () => warm, registry, waitMs: options.affinityWaitMs ?? 1500 },
+  });
+  const threads = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
+  const keep = options.keepCheckpoints ?? 0;
+  // Keeps `warm` true: the checkpoints whose sessions the execution thread holds.
+  const backend: ExecutionBackend = {
+    async run(job, onEvent) {
+      const wanted = checkpointsOf(job.prompt);
+      const fresh = wanted.filter((name) => !warm.includes(name));
+      if (keep > 0 && fresh.length > 0 && warm.length + fresh.length > keep) {
+        threads.free({ unloadModels: true, freeMemory: true });
+        warm = [];
+      }
+      const outcome = await threads.run(job, onEvent);
+      if (outcome.status === 'success') warm = [...new Set([...warm, ...wanted])];
+      return outcome;
+    },
+    interrupt: () => threads.interrupt(),
+    free: (request) => {
+      threads.free(request);
+      if (request.unloadModels) warm = [];
+    },
+    close: () => threads.close(),
+  };
+  const publish = (call: HubCall) => {
+    bus.publish(call).catch((error: unknown) => log(`cannot reach the server's channel: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const advertise = () => {
+    if (closed) return;
+    const busy = runner.runningPromptId() !== undefined;
+    registry.advertise({ id: ctx.id, device, warm, busy }).catch(() => {});
+  };
+  const frames: JobFrames = {
+    broadcastStatus: () => {
+      publish({ kind: 'status' });
+      advertise();
+    },
+    sendTo: (clientId, type, data) => publish({ kind: 'frame', clientId, orBroadcast: false, type, data }),
+    sendToOrBroadcast: (clientId, type, data) => publish({ kind: 'frame', clientId, orBroadcast: true, type, data }),
+    sendPreview: (clientId, preview) => publish({ kind: 'preview', clientId, preview }),
+  };
+  const runner = new JobRunner(queue, backend, frames, (message) => log(`${ctx.id}: ${message}`));
+  const loop = (async () => {
+    while (!closed) {
+      const started = Date.now();
+      runner.kick();
+      await runner.drained();
+      // take() blocks about a second when idle; a quicker return is an error (logged): back off.
+      if (Date.now() - started < 100) await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  advertise();
+  return {
+    control(message) {
+      if (message.type === 'interrupt') runner.interrupt(message.promptId);
+      else backend.free(message);
+    },
+    advertise,
+    async close() {
+      closed = true;
+      runner.stop();
+      await backend.close();
+      await runner.close();
+      await loop;
+      await queue.close();
+      await registry.remove(ctx.id).catch(() => {});
+    },
+  };
+}
+
+export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
+                  [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
+      Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").`;
+
+export function parseWorkerArgs(argv: string[]): WorkerOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      queue: { type: 'string' },
+      device: { type: 'string' },
+      models: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      temp: { type: 'string' },
+      concurrency: { type: 'string' },
+      'keep-checkpoints': { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  if (values.queue === undefined) throw new Error('--queue redis://HOST:6379 is required (the same as the server\'s --queue)');
+  parseRedisUrl(values.queue);
+  return {
+    queue: values.queue,
+    device: values.device,
+    models: values.models,
+    input: values.input,
+    output: values.output,
+    temp: values.temp,
+    concurrency: intFlag(values.concurrency, '--concurrency', 1, 64),
+    keepCheckpoints: intFlag(values['keep-checkpoints'], '--keep-checkpoints', 0, 1000),
+  };
+}
+
+function intFlag(text: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
+/** `invgraph worker ARGS`: runs until SIGINT/SIGTERM; a prompt it was running goes back to the queue. */
+export async function workerCommand(argv: string[]): Promise<number> {
+  let options: WorkerOptions;
+  try {
+    options = parseWorkerArgs(argv);
+  } catch (error) {
+    process.stderr.write(`invgraph worker: ${(error as Error).message}\n\n${WORKER_USAGE}\n`);
+    return 2;
+  }
+  const handle = await startWorker(options);
+  process.stderr.write(`invgraph: worker ${handle.id} takes prompts from ${options.queue}\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  process.stderr.write('invgraph: worker shutting down\n');
+  await handle.close();
+  return 0;
+}
