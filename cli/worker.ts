@@ -99,6 +99,7 @@ function startSlot(ctx: SlotContext): Slot {
   const { options, registry, bus, log } = ctx;
   const device = options.device ?? 'auto';
   let warm: string[] = [];
+  const starts = { warmStarts: 0, coldStarts: 0 };
   let closed = false;
   const queue = openRedisQueue({
     connection: ctx.connection,
@@ -113,12 +114,19 @@ function startSlot(ctx: SlotContext): Slot {
     async run(job, onEvent) {
       const wanted = checkpointsOf(job.prompt);
       const fresh = wanted.filter((name) => !warm.includes(name));
+      if (wanted.length > 0) starts[fresh.length === 0 ? 'warmStarts' : 'coldStarts']++;
       if (keep > 0 && fresh.length > 0 && warm.length + fresh.length > keep) {
         threads.free({ unloadModels: true, freeMemory: true });
         warm = [];
       }
-      const outcome = await threads.run(job, onEvent);
-      if (outcome.status === 'success') warm = [...new Set([...warm, ...wanted])];
+      // Advertised from the start of the run: other workers leave this checkpoint's prompts to this slot.
+      warm = [...new Set([...warm, ...wanted])];
+      advertise();
+      const outcome = await threads.run(job, onEvent).catch((error: unknown) => {
+        warm = warm.filter((name) => !fresh.includes(name));
+        throw error;
+      });
+      if (outcome.status === 'error') warm = warm.filter((name) => !fresh.includes(name));
       return outcome;
     },
     interrupt: () => threads.interrupt(),
@@ -134,7 +142,7 @@ function startSlot(ctx: SlotContext): Slot {
   const advertise = () => {
     if (closed) return;
     const busy = runner.runningPromptId() !== undefined;
-    registry.advertise({ id: ctx.id, device, warm, busy }).catch(() => {});
+    registry.advertise({ id: ctx.id, device, warm, busy, ...starts }).catch(() => {});
   };
   const frames: JobFrames = {
     broadcastStatus: () => {

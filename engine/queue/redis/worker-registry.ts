@@ -13,6 +13,9 @@ export interface WorkerInfo {
   /** Checkpoint names (ckpt_name values) whose sessions this worker holds. */
   warm: string[];
   busy: boolean;
+  /** Prompts with a checkpoint that started with it warm / had to load it (the scheduling hit rate). */
+  warmStarts: number;
+  coldStarts: number;
   seenMs: number;
 }
 
