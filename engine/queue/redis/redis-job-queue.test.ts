@@ -62,6 +62,22 @@ test('redis: a taker killed with -9 loses its job to another; exactly one finish
   }
 });
 
+test('redis: closing a taker puts the job it holds back at the head of the queue at once', async () => {
+  const prefix = `t${prefixes++}`;
+  const first = openRedisQueue({ connection: redis.address, prefix });
+  const second = openRedisQueue({ connection: redis.address, prefix });
+  try {
+    await first.add(job('a'));
+    await first.add(job('b'));
+    assert.equal((await first.take())?.promptId, 'a');
+    await first.close();
+    assert.deepEqual((await second.pending()).map((j) => j.promptId), ['a', 'b']);
+    assert.equal((await second.take())?.promptId, 'a');
+  } finally {
+    await second.close();
+  }
+});
+
 test('redis: queued prompts and history survive a redis-server kill -9 and restart (AOF)', async () => {
   const prefix = `t${prefixes++}`;
   let q = openRedisQueue({ connection: redis.address, prefix });

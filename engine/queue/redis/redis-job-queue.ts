@@ -249,7 +249,12 @@ export function openRedisQueue(options: RedisQueueOptions): RedisJobQueue {
     },
     async close() {
       closed = true;
-      for (const promptId of [...held.keys()]) release(promptId);
+      // A job this taker still holds (its runner stopped mid-prompt) goes back to the head of the
+      // queue now, instead of waiting for its lock to expire.
+      for (const [promptId, entry] of [...held]) {
+        release(promptId);
+        await entry.job.moveToWait(entry.token).catch(() => {});
+      }
       await taker?.close(true);
       await queue.close();
       redis.disconnect();
