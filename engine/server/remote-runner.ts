@@ -2,7 +2,7 @@
 // workers"): it replays each worker's websocket frames on this server's hub, remembers which node
 // each client's prompt is on (for reconnects), and sends interrupts and /free to every worker.
 
-import type { ControlMessage, HubCall } from '../queue/index.ts';
+import type { ControlMessage, HubCall, WorkerInfo } from '../queue/index.ts';
 import type { PromptRunner } from './job-runner.ts';
 import type { WsHub } from './ws-hub.ts';
 
@@ -10,6 +10,8 @@ import type { WsHub } from './ws-hub.ts';
 export interface WorkerChannel {
   listen(onCall: (call: HubCall) => void): Promise<void>;
   control(message: ControlMessage): Promise<void>;
+  /** The live worker slots, as they advertise themselves (for /system_stats). */
+  list(): Promise<WorkerInfo[]>;
   close(): void;
 }
 

@@ -92,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits,
     features,
     device: options.device ?? 'cpu',
+    listWorkers: workers ? () => workers.list() : undefined,
     startArgv: options.argv ?? process.argv.slice(1),
     logs,
     log,

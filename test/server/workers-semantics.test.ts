@@ -23,7 +23,19 @@ test('queue semantics across workers on Redis', { timeout: 180_000 }, async (t) 
   const history = (id: string) => getJson<Record<string, any>>(`${url}/history/${id}`).then((h) => h[id]);
   const started = () => ws.frames.filter((f) => f.type === 'execution_start').map((f) => f.data.prompt_id as string);
   try {
-    const first = await cluster.addWorker();
+    const first = await cluster.addWorker({ device: 'cpu' });
+
+    await t.test('/system_stats lists each live worker slot with its device', async () => {
+      let devices: any[] = [];
+      for (let i = 0; i < 30 && devices.length === 0; i++) {
+        devices = (await getJson<any>(`${url}/system_stats`)).devices;
+        if (devices.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(devices.length, 1);
+      assert.equal(devices[0].type, 'cpu');
+      assert.equal(devices[0].invgraph_worker.id, `${first.id}/0`);
+      assert.equal(devices[0].invgraph_worker.busy, false);
+    });
 
     await t.test('order and front follow ComfyUI; DELETE removes a pending prompt', async () => {
       const block = await queuePrompt(url, slow('block', 1500), 'sem');
@@ -93,7 +105,6 @@ test('queue semantics across workers on Redis', { timeout: 180_000 }, async (t) 
       for (const id of ids) await ws.finished(id, 30_000);
       for (const id of ids) assert.equal((await history(id)).status.status_str, 'success');
     });
-    void first;
   } finally {
     ws.close();
     await cluster.close();

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import type { PreviewData } from '../../exec/index.ts';
 import { parseJson, stringifyJson } from '../../graph/index.ts';
 import type { RedisAddress } from './redis-url.ts';
+import { WorkerRegistry, type WorkerInfo } from './worker-registry.ts';
 
 /** One call a worker's runner made on its (remote) websocket hub. */
 export type HubCall =
@@ -53,14 +54,16 @@ export class WorkerBus {
   }
 }
 
-/** Server side: hears every worker's calls and sends control messages. */
+/** Server side: hears every worker's calls, sends control messages, lists the live workers. */
 export class ServerBus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly names: ReturnType<typeof channels>;
+  private readonly registry: WorkerRegistry;
 
   constructor(options: BusOptions) {
     this.names = channels(options.prefix);
+    this.registry = new WorkerRegistry(options.connection, options.prefix);
     this.publisher = new Redis({ ...options.connection, maxRetriesPerRequest: null });
     this.subscriber = new Redis({ ...options.connection, maxRetriesPerRequest: null });
     this.publisher.on('error', () => {});
@@ -76,9 +79,14 @@ export class ServerBus {
     await this.publisher.publish(this.names.control, JSON.stringify(message));
   }
 
+  list(): Promise<WorkerInfo[]> {
+    return this.registry.live();
+  }
+
   close(): void {
     this.publisher.disconnect();
     this.subscriber.disconnect();
+    this.registry.close();
   }
 }
 
