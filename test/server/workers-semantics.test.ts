@@ -88,6 +88,18 @@ test('queue semantics across workers on Redis', { timeout: 180_000 }, async (t) 
       assert.equal((await history(next)).status.status_str, 'success');
     });
 
+    await t.test('--concurrency 2: one worker runs two prompts at once, as two slots', async () => {
+      await Promise.all(cluster.workers.map((w) => w.stop()));
+      const worker = await cluster.addWorker({ concurrency: 2 });
+      const ids = [await queuePrompt(url, slow('k1', 2000), 'sem'), await queuePrompt(url, slow('k2', 2000), 'sem')];
+      for (const id of ids) await ws.waitFor((f) => f.type === 'progress' && f.data.prompt_id === id, 20_000);
+      const queue = await getJson<any>(`${url}/queue`);
+      assert.deepEqual(queue.queue_running.map((j: any[]) => j[1]).sort(), [...ids].sort());
+      const slots = (await getJson<any>(`${url}/system_stats`)).devices.map((d: any) => d.invgraph_worker.id).sort();
+      assert.deepEqual(slots, [`${worker.id}/0`, `${worker.id}/1`]);
+      for (const id of ids) await ws.finished(id, 20_000);
+    });
+
     await t.test('queued prompts survive a Redis kill -9 and restart (AOF), then run', async () => {
       await Promise.all(cluster.workers.map((w) => w.stop()));
       const ids = [];
