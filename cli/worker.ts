@@ -60,9 +60,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const registry = new WorkerRegistry(connection, prefix);
   const slots: Slot[] = [];
-  const bus = new WorkerBus({ connection, prefix }, (message) => {
-    for (const slot of slots) slot.control(message);
-  });
+  const bus = new WorkerBus(
+    { connection, prefix },
+    (message) => {
+      for (const slot of slots) slot.control(message);
+    },
+    log,
+  );
   for (let i = 0; i < concurrency; i++) {
     slots.push(startSlot({ id: `${id}/${i}`, connection, prefix, folders, options, registry, bus, log }));
   }
@@ -160,7 +164,7 @@ function startSlot(ctx: SlotContext): Slot {
       runner.kick();
       await runner.drained();
       // take() blocks about a second when idle; a quicker return is an error (logged): back off.
-      if (Date.now() - started < 100) await new Promise((r) => setTimeout(r, 250));
+      if (Date.now() - started < 100) await new Promise((r) => setTimeout(r, 1000));
     }
   })();
   advertise();

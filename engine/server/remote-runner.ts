@@ -8,7 +8,7 @@ import type { WsHub } from './ws-hub.ts';
 
 /** The server's end of the worker bus (engine/queue's ServerBus). */
 export interface WorkerChannel {
-  listen(onCall: (call: HubCall) => void): Promise<void>;
+  listen(onCall: (call: HubCall) => void, log: (message: string) => void): Promise<void>;
   control(message: ControlMessage): Promise<void>;
   /** The live worker slots, as they advertise themselves (for /system_stats). */
   list(): Promise<WorkerInfo[]>;
@@ -26,7 +26,7 @@ export class RemoteRunner implements PromptRunner {
   ) {}
 
   async start(): Promise<void> {
-    await this.channel.listen((call) => this.replay(call));
+    await this.channel.listen((call) => this.replay(call), this.log);
   }
 
   /** Workers take prompts from Redis themselves. */

@@ -52,11 +52,13 @@ test('prompts prefer the worker holding their checkpoint: hit rate with two chec
   const models = join(dirs.root, 'models');
   mkdirSync(join(models, 'checkpoints'), { recursive: true });
   for (const name of ['A', 'B']) copyFileSync(join(ROOT, 'models/checkpoints/invgraph-demo-tiny.safetensors'), join(models, 'checkpoints', `${name}.safetensors`));
-  const preferred = await hitRate(models, 3000);
+  // A long wait measures the policy itself, not how fast this (shared, loaded) machine runs a prompt.
+  const preferred = await hitRate(models, 10_000);
   const plain = await hitRate(models, 0);
   const rate = (r: { warm: number; cold: number }) => r.warm / (r.warm + r.cold);
   console.log(JSON.stringify({ prompts: ORDER.length, withPreference: { ...preferred, hitRate: rate(preferred) }, withoutPreference: { ...plain, hitRate: rate(plain) } }));
   assert.equal(preferred.warm + preferred.cold, ORDER.length);
-  // Two first loads are unavoidable; the preference should keep nearly every other prompt warm.
+  // Two or three first loads are unavoidable (both workers may start on A); nearly every other prompt stays warm.
   assert.ok(rate(preferred) >= 0.75, `hit rate ${rate(preferred)} with the preference`);
+  assert.ok(rate(preferred) > rate(plain), `the preference is what keeps prompts warm (${rate(preferred)} vs ${rate(plain)})`);
 });

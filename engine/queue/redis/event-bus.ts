@@ -7,7 +7,6 @@
 
 import { Redis } from 'ioredis';
 import type { PreviewData } from '../../exec/index.ts';
-import { parseJson, stringifyJson } from '../../graph/index.ts';
 import type { RedisAddress } from './redis-url.ts';
 import { WorkerRegistry, type WorkerInfo } from './worker-registry.ts';
 
@@ -34,13 +33,17 @@ export class WorkerBus {
   private readonly subscriber: Redis;
   private readonly names: ReturnType<typeof channels>;
 
-  constructor(options: BusOptions, onControl: (message: ControlMessage) => void) {
+  constructor(options: BusOptions, onControl: (message: ControlMessage) => void, log: (message: string) => void) {
     this.names = channels(options.prefix);
     this.publisher = new Redis({ ...options.connection, maxRetriesPerRequest: null });
     this.subscriber = new Redis({ ...options.connection, maxRetriesPerRequest: null });
     this.publisher.on('error', () => {});
     this.subscriber.on('error', () => {});
-    this.subscriber.on('message', (_channel: string, text: string) => onControl(JSON.parse(text) as ControlMessage));
+    this.subscriber.on('message', (_channel: string, text: string) => {
+      const message = parseControl(text);
+      if (message) onControl(message);
+      else log(`ignoring a control message that is not one: ${text.slice(0, 200)}`);
+    });
     void this.subscriber.subscribe(this.names.control);
   }
 
@@ -70,8 +73,12 @@ export class ServerBus {
     this.subscriber.on('error', () => {});
   }
 
-  async listen(onCall: (call: HubCall) => void): Promise<void> {
-    this.subscriber.on('message', (_channel: string, text: string) => onCall(parseCall(text)));
+  async listen(onCall: (call: HubCall) => void, log: (message: string) => void): Promise<void> {
+    this.subscriber.on('message', (_channel: string, text: string) => {
+      const call = parseCall(text);
+      if (call) onCall(call);
+      else log(`ignoring a worker message that is not a hub call: ${text.slice(0, 200)}`);
+    });
     await this.subscriber.subscribe(this.names.events);
   }
 
@@ -90,21 +97,50 @@ export class ServerBus {
   }
 }
 
-/** Previews carry image bytes: base64 in the JSON text. Seeds in outputs stay exact (lossless JSON). */
+/** Frames travel as the JSON the hub would send (JSON.stringify), previews' image bytes as base64. */
 export function callText(call: HubCall): string {
   if (call.kind === 'preview') {
     const { frame } = call.preview;
     const preview = { ...call.preview, frame: { format: frame.format, data: Buffer.from(frame.data).toString('base64') } };
-    return stringifyJson({ ...call, preview });
+    return JSON.stringify({ ...call, preview });
   }
-  return stringifyJson(call);
+  return JSON.stringify(call);
 }
 
-export function parseCall(text: string): HubCall {
-  const call = parseJson(text) as HubCall;
-  if (call.kind === 'preview') {
-    const frame = call.preview.frame as unknown as { format: 'JPEG' | 'PNG'; data: string };
-    call.preview.frame = { format: frame.format, data: new Uint8Array(Buffer.from(frame.data, 'base64')) };
+/** undefined for anything that is not a hub call (Redis is shared: never trust its messages blindly). */
+export function parseCall(text: string): HubCall | undefined {
+  const call = parseObject(text);
+  if (!call) return undefined;
+  const clientOk = call.clientId === undefined || typeof call.clientId === 'string';
+  if (call.kind === 'status') return { kind: 'status' };
+  if (call.kind === 'frame' && clientOk && typeof call.type === 'string' && typeof call.orBroadcast === 'boolean') {
+    return { kind: 'frame', clientId: call.clientId as string | undefined, orBroadcast: call.orBroadcast, type: call.type, data: call.data };
   }
-  return call;
+  const preview = call.preview as { frame?: { format?: unknown; data?: unknown } } | undefined;
+  const frame = preview?.frame;
+  if (call.kind === 'preview' && clientOk && frame && (frame.format === 'JPEG' || frame.format === 'PNG') && typeof frame.data === 'string') {
+    const data = new Uint8Array(Buffer.from(frame.data, 'base64'));
+    return { kind: 'preview', clientId: call.clientId as string | undefined, preview: { ...(preview as PreviewData), frame: { format: frame.format, data } } };
+  }
+  return undefined;
+}
+
+export function parseControl(text: string): ControlMessage | undefined {
+  const message = parseObject(text);
+  if (message?.type === 'interrupt' && (message.promptId === undefined || typeof message.promptId === 'string')) {
+    return message.promptId === undefined ? { type: 'interrupt' } : { type: 'interrupt', promptId: message.promptId };
+  }
+  if (message?.type === 'free' && typeof message.unloadModels === 'boolean' && typeof message.freeMemory === 'boolean') {
+    return { type: 'free', unloadModels: message.unloadModels, freeMemory: message.freeMemory };
+  }
+  return undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
