@@ -10,8 +10,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Folders } from '../engine/graph/index.ts';
 import { WorkerBus, WorkerRegistry, checkpointsOf, openRedisQueue, parseRedisUrl } from '../engine/queue/index.ts';
-import type { ControlMessage, HubCall, RedisAddress } from '../engine/queue/index.ts';
-import { JobRunner } from '../engine/server/index.ts';
+import type { ControlMessage, HistoryEntry, HubCall, QueuedJob, RedisAddress } from '../engine/queue/index.ts';
+import { JobRunner, historyEntry } from '../engine/server/index.ts';
+import { finishedEvent } from '../engine/exec/index.ts';
+import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 
@@ -109,6 +111,7 @@ function startSlot(ctx: SlotContext): Slot {
     connection: ctx.connection,
     prefix: ctx.prefix,
     lockMs: options.lockMs,
+    onGiveUp: (job, message) => givenUp(job, message, frames),
     affinity: { self: ctx.id, warm: () => warm, registry, waitMs: options.affinityWaitMs ?? 1500 },
   });
   const threads = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
@@ -182,6 +185,33 @@ function startSlot(ctx: SlotContext): Slot {
       await loop;
       await queue.close();
       await registry.remove(ctx.id).catch(() => {});
+    },
+  };
+}
+
+/** The error a prompt ends with when its workers kept dying; its client hears it like any error. */
+function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: HistoryEntry; announce(): void } {
+  const error: ExecutionErrorData = {
+    prompt_id: job.promptId,
+    node_id: '',
+    node_type: '',
+    executed: [],
+    exception_message: `${message}\n`,
+    exception_type: 'ExecutionWorkerError',
+    traceback: [],
+    current_inputs: {},
+    current_outputs: [],
+    timestamp: Date.now(),
+  };
+  const entry = historyEntry(job, { status: 'error', outputs: {}, messages: [['execution_error', error]], error });
+  const clientId = typeof job.extraData.client_id === 'string' ? job.extraData.client_id : undefined;
+  return {
+    entry,
+    announce: () => {
+      frames.sendTo(clientId, 'execution_error', error);
+      frames.broadcastStatus();
+      const end = finishedEvent(job.promptId);
+      frames.sendTo(clientId, end.type, end.data);
     },
   };
 }

@@ -62,6 +62,38 @@ test('redis: a taker killed with -9 loses its job to another; exactly one finish
   }
 });
 
+test('redis: a prompt whose worker died more than maxStarts times ends with an error entry, once', async () => {
+  const prefix = `t${prefixes++}`;
+  const lockMs = 1000;
+  const given: string[] = [];
+  const alive = openRedisQueue({
+    connection: redis.address,
+    prefix,
+    lockMs,
+    stalledCheckMs: 250,
+    maxStarts: 1,
+    onGiveUp: (job, message) => ({ entry: { ...entry(job.promptId), status: { status_str: 'error', completed: false, messages: [['execution_error', { message }]] } }, announce: () => given.push(job.promptId) }),
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', TAKER, String(redis.address.port), prefix, String(lockMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await alive.add(job('poison'));
+    await once(createInterface({ input: child.stdout! }), 'line');
+    child.kill('SIGKILL');
+    // The stalled check puts `poison` back; its second start is over the limit, so take() ends it.
+    const deadline = Date.now() + 15_000;
+    while (given.length === 0 && Date.now() < deadline) assert.equal(await alive.take(), undefined);
+    assert.deepEqual(given, ['poison']);
+    await alive.add(job('next'));
+    assert.equal((await alive.take())?.promptId, 'next');
+    const poisoned = await alive.historyEntry('poison');
+    assert.equal(poisoned?.status.status_str, 'error');
+    assert.match(JSON.stringify(poisoned?.status.messages), /started 1 times and its worker died each time/);
+  } finally {
+    child.kill('SIGKILL');
+    await alive.close();
+  }
+});
+
 test('redis: closing a taker puts the job it holds back at the head of the queue at once', async () => {
   const prefix = `t${prefixes++}`;
   const first = openRedisQueue({ connection: redis.address, prefix });

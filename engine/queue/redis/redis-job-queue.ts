@@ -26,8 +26,11 @@ export interface RedisQueueOptions {
   lockMs?: number;
   /** How often this taker looks for stalled jobs of dead workers (default lockMs / 2). */
   stalledCheckMs?: number;
-  /** Times a job may be found stalled before it fails instead of running again (default 3). */
-  maxStalls?: number;
+  /** A prompt started this many times, its worker dying each time (killed, out of memory, a native
+   *  crash), is not started again: it ends with an error (default 3). */
+  maxStarts?: number;
+  /** Builds that prompt's error history entry, and what tells its client once it is written. */
+  onGiveUp?: (job: QueuedJob, message: string) => { entry: HistoryEntry; announce(): void };
   /** For a worker's take(): prefer prompts whose checkpoints this worker holds warm. */
   affinity?: Affinity;
 }
@@ -80,6 +83,7 @@ export function openRedisQueue(options: RedisQueueOptions): RedisJobQueue {
   if (!Number.isInteger(historyMax) || historyMax < 1) throw new Error(`history retention must be a positive integer, got ${historyMax}`);
   const prefix = options.prefix ?? 'invgraph';
   const lockMs = options.lockMs ?? 30_000;
+  const maxStarts = options.maxStarts ?? 3;
   // BullMQ's blocking connections need it: a lost connection is retried, not failed per command.
   const connection = { ...options.connection, maxRetriesPerRequest: null };
   const queue = new Queue<JobData, string, typeof JOB_NAME>(QUEUE_NAME, {
@@ -101,7 +105,8 @@ export function openRedisQueue(options: RedisQueueOptions): RedisJobQueue {
       prefix,
       lockDuration: lockMs,
       stalledInterval: options.stalledCheckMs ?? Math.max(500, Math.floor(lockMs / 2)),
-      maxStalledCount: options.maxStalls ?? 3,
+      // Never failed by BullMQ (a failed job would vanish from /history): take() gives up on it instead.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
       drainDelay: 1,
     });
     taker.on('error', () => {}); // connection errors are retried by ioredis; a lost lock shows in finish()
@@ -188,11 +193,18 @@ export function openRedisQueue(options: RedisQueueOptions): RedisJobQueue {
     async take() {
       if (closed) return undefined;
       if (options.affinity) await leaveToWarmWorker(options.affinity);
-      const token = randomUUID();
-      const job = (await takerWorker().getNextJob(token, { block: true })) as Job<JobData, string, typeof JOB_NAME> | undefined;
-      if (!job) return undefined;
-      hold(job, token);
-      return toQueued(job.data);
+      for (;;) {
+        const token = randomUUID();
+        const job = (await takerWorker().getNextJob(token, { block: true })) as Job<JobData, string, typeof JOB_NAME> | undefined;
+        if (!job) return undefined;
+        if (job.attemptsStarted <= maxStarts || !options.onGiveUp) {
+          hold(job, token);
+          return toQueued(job.data);
+        }
+        const message = `prompt ${job.data.promptId} was started ${job.attemptsStarted - 1} times and its worker died each time (killed, out of memory or a native crash); it is not run again`;
+        const { entry, announce } = options.onGiveUp(toQueued(job.data), message);
+        await job.moveToCompleted(toJsonText(entry), token, false).then(announce, () => {});
+      }
     },
     async finish(promptId: string, entry: HistoryEntry) {
       const owned = release(promptId);
