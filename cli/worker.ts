@@ -16,6 +16,7 @@ import { finishedEvent } from '../engine/exec/index.ts';
 import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { uploadingBackend, type UploadTarget } from './output-upload.ts';
 
 export interface WorkerOptions {
   /** redis://HOST:6379[/DB] of the server's --queue. */
@@ -35,6 +36,8 @@ export interface WorkerOptions {
   prefix?: string;
   /** BullMQ lock: a killed worker's prompt goes to another after this (default 30 s; tests use less). */
   lockMs?: number;
+  /** Return output images to this server over HTTP instead of sharing the output folder. */
+  upload?: UploadTarget;
   /** Module URL exporting createRegistry() (tests); default nodes/index.ts. */
   registryModule?: string;
   log?: (message: string) => void;
@@ -114,7 +117,8 @@ function startSlot(ctx: SlotContext): Slot {
     onGiveUp: (job, message) => givenUp(job, message, frames),
     affinity: { self: ctx.id, warm: () => warm, registry, waitMs: options.affinityWaitMs ?? 1500 },
   });
-  const threads = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
+  const execution = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
+  const threads = options.upload ? uploadingBackend(execution, options.upload, ctx.folders) : execution;
   const keep = options.keepCheckpoints ?? 0;
   // Keeps `warm` true: the checkpoints whose sessions the execution thread holds.
   const backend: ExecutionBackend = {
@@ -218,7 +222,10 @@ function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: H
 
 export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
                   [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
-      Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").`;
+                  [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
+      Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
+      --upload-to returns output images to the server over HTTP (token also from INVGRAPH_AUTH_TOKEN)
+      when the output folder is not shared.`;
 
 export function parseWorkerArgs(argv: string[]): WorkerOptions {
   const { values, positionals } = parseArgs({
@@ -233,11 +240,16 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
       temp: { type: 'string' },
       concurrency: { type: 'string' },
       'keep-checkpoints': { type: 'string' },
+      'upload-to': { type: 'string' },
+      'auth-token': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   if (values.queue === undefined) throw new Error('--queue redis://HOST:6379 is required (the same as the server\'s --queue)');
   parseRedisUrl(values.queue);
+  const uploadTo = values['upload-to'];
+  if (uploadTo !== undefined && !/^https?:\/\/[^/]/.test(uploadTo)) throw new Error(`--upload-to must be the server's http(s):// URL, got "${uploadTo}"`);
+  const token = values['auth-token'] || process.env.INVGRAPH_AUTH_TOKEN || undefined;
   return {
     queue: values.queue,
     device: values.device,
@@ -247,6 +259,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
     temp: values.temp,
     concurrency: intFlag(values.concurrency, '--concurrency', 1, 64),
     keepCheckpoints: intFlag(values['keep-checkpoints'], '--keep-checkpoints', 0, 1000),
+    upload: uploadTo === undefined ? undefined : { url: uploadTo, token },
   };
 }
 

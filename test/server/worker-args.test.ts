@@ -15,7 +15,11 @@ test('worker flags map to options', () => {
     temp: undefined,
     concurrency: 2,
     keepCheckpoints: 1,
+    upload: undefined,
   });
+  const uploading = parseWorkerArgs(['--queue', 'redis://h', '--upload-to', 'http://10.0.0.2:8188', '--auth-token', 'tok']);
+  assert.deepEqual(uploading.upload, { url: 'http://10.0.0.2:8188', token: 'tok' });
+  assert.throws(() => parseWorkerArgs(['--queue', 'redis://h', '--upload-to', 'ftp://x']), /--upload-to must be the server's http\(s\):\/\/ URL/);
 });
 
 test('worker: --queue is required and checked; numbers are bounded', () => {

@@ -24,9 +24,21 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(options: { registryModule?: string; models?: string; workerDefaults?: Partial<WorkerOptions> }): Promise<Cluster> {
+export interface ClusterOptions {
+  registryModule?: string;
+  models?: string;
+  workerDefaults?: Partial<WorkerOptions>;
+  authToken?: string;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const redis = await startTestRedis();
-  const server = await startTestServer({ queue: redis.url, registryModule: options.registryModule, ...(options.models ? { models: options.models } : {}) });
+  const server = await startTestServer({
+    queue: redis.url,
+    registryModule: options.registryModule,
+    authToken: options.authToken,
+    ...(options.models ? { models: options.models } : {}),
+  });
   const workers: WorkerProcess[] = [];
   const addWorker = async (extra: Partial<WorkerOptions> = {}) => {
     const { dirs } = server;
