@@ -56,8 +56,8 @@ test('queue semantics across workers on Redis', { timeout: 180_000 }, async (t) 
 
     await t.test('/queue shows every worker\'s running prompt; /interrupt stops only the one named', async () => {
       await cluster.addWorker();
-      const x = await queuePrompt(url, slow('x', 4000), 'sem');
-      const y = await queuePrompt(url, slow('y', 2000), 'sem');
+      const x = await queuePrompt(url, slow('x', 20_000), 'sem');
+      const y = await queuePrompt(url, slow('y', 3000), 'sem');
       await ws.waitFor((f) => f.type === 'progress' && f.data.prompt_id === x, 20_000);
       await ws.waitFor((f) => f.type === 'progress' && f.data.prompt_id === y, 20_000);
       const queue = await getJson<any>(`${url}/queue`);
@@ -88,16 +88,19 @@ test('queue semantics across workers on Redis', { timeout: 180_000 }, async (t) 
       assert.equal((await history(next)).status.status_str, 'success');
     });
 
-    await t.test('--concurrency 2: one worker runs two prompts at once, as two slots', async () => {
+    await t.test('--concurrency 2: one worker runs two prompts at once, as two slots; a bare /interrupt stops both', async () => {
       await Promise.all(cluster.workers.map((w) => w.stop()));
       const worker = await cluster.addWorker({ concurrency: 2 });
-      const ids = [await queuePrompt(url, slow('k1', 2000), 'sem'), await queuePrompt(url, slow('k2', 2000), 'sem')];
+      const ids = [await queuePrompt(url, slow('k1', 20_000), 'sem'), await queuePrompt(url, slow('k2', 20_000), 'sem')];
       for (const id of ids) await ws.waitFor((f) => f.type === 'progress' && f.data.prompt_id === id, 20_000);
       const queue = await getJson<any>(`${url}/queue`);
       assert.deepEqual(queue.queue_running.map((j: any[]) => j[1]).sort(), [...ids].sort());
       const slots = (await getJson<any>(`${url}/system_stats`)).devices.map((d: any) => d.invgraph_worker.id).sort();
       assert.deepEqual(slots, [`${worker.id}/0`, `${worker.id}/1`]);
+      // /interrupt without a prompt id stops everything running, on every slot.
+      await postJson(`${url}/interrupt`, {});
       for (const id of ids) await ws.finished(id, 20_000);
+      for (const id of ids) assert.equal((await history(id)).status.status_str, 'error');
     });
 
     await t.test('queued prompts survive a Redis kill -9 and restart (AOF), then run', async () => {
