@@ -11,6 +11,7 @@ import { sample } from '../engine/sampling/index.ts';
 import type { SampleOptions } from '../engine/sampling/index.ts';
 import { makeTensor } from '../engine/tensor/index.ts';
 import type { Device } from '../engine/onnx/index.ts';
+import { cpuInfo } from './cpu-info.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -53,6 +54,7 @@ try {
   clearInterval(sampleRss);
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   console.log(JSON.stringify({
+    cpu: cpuInfo(),
     checkpoint: positionals[0], size, steps, sampler: values.sampler, device: values.device,
     text_encode_s: textSeconds, unet_load_s: unetLoadSeconds, sampling_s: samplingSeconds,
     s_per_step: Number((samplingSeconds / steps).toFixed(3)), first_step_s: stepTimes[0], vae_decode_s: decodeSeconds,

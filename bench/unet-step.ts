@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSession } from '../engine/onnx/index.ts';
 import { openCheckpoint, unetModelPath } from '../engine/sd/index.ts';
+import { cpuInfo } from './cpu-info.ts';
 
 const seconds = (since: number) => Number(((performance.now() - since) / 1000).toFixed(3));
 
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     const large = await call(32);
     await session.release();
     console.log(JSON.stringify({
+    cpu: cpuInfo(),
       build_s: buildS,
       session_create_s: sessionS,
       // The last run of each size (the first includes one-off allocations); all runs in *_runs.

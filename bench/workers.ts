@@ -6,13 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '../cli/serve.ts';
 import { parseJson, stringifyJson } from '../engine/graph/index.ts';
 import type { ApiPrompt } from '../engine/graph/index.ts';
 import { startTestRedis } from '../engine/queue/testing/redis-server.ts';
+import { cpuInfo } from './cpu-info.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,12 +50,6 @@ async function runAll(url: string, count: number, seed0: number): Promise<void> 
   }
 }
 
-function simdFlags(): string[] {
-  const text = readFileSync('/proc/cpuinfo', 'utf8');
-  const flags = new Set((/^(flags|Features)\s*:\s*(.*)$/m.exec(text)?.[2] ?? '').split(/\s+/));
-  return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile', 'neon', 'asimd'].filter((f) => flags.has(f));
-}
-
 const redis = await startTestRedis();
 const root = mkdtempSync(join(tmpdir(), 'invgraph-bench-workers-'));
 const folders = { models: join(ROOT, 'models'), input: join(root, 'input'), output: join(root, 'output'), temp: join(root, 'temp'), data: join(root, 'data') };
@@ -83,4 +78,4 @@ try {
   await redis.stop();
   rmSync(root, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ bench: 'workers', model: 'invgraph-demo-tiny', size: Number(values.size), steps: Number(values.steps), cpu: cpus()[0]?.model, cores: cpus().length, simd: simdFlags(), results }, null, 2));
+console.log(JSON.stringify({ bench: 'workers', model: 'invgraph-demo-tiny', size: Number(values.size), steps: Number(values.steps), cpu: cpuInfo(), results }, null, 2));

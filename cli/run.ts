@@ -10,9 +10,10 @@ import { createRegistry } from '../nodes/index.ts';
 import { parseDevice } from '../nodes/services.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { ProgressDisplay } from './progress-display.ts';
+import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
 export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--out DIR]
-               [--models DIR] [--device auto|cpu|cuda|webgpu] [--json]
+               [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--device auto|cpu|cuda|webgpu] [--json]
       Runs a workflow (ComfyUI UI or API format) headless and prints the output files.
       --set values are JSON when they parse as JSON, else strings; a LoadImage "image" set to
       a file outside --input is copied into --input first.`;
@@ -52,12 +53,15 @@ function parseRunArgs(argv: string[]): RunOptions {
       input: { type: 'string', default: 'input' },
       out: { type: 'string', default: 'output' },
       models: { type: 'string', default: 'models' },
+      'extra-model-paths': { type: 'string' },
+      'memory-budget': { type: 'string' },
       temp: { type: 'string' },
       device: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) throw new Error('expected exactly one workflow file');
+  applyMemoryBudget(values['memory-budget']);
   const output = resolve(values.out);
   return {
     workflowPath: resolve(positionals[0]),
@@ -67,6 +71,7 @@ function parseRunArgs(argv: string[]): RunOptions {
       output,
       temp: resolve(values.temp ?? resolve(output, '..', 'temp')),
       models: resolve(values.models),
+      extraModels: loadExtraModelPaths(values['extra-model-paths']),
     },
     device: values.device,
     json: values.json,

@@ -11,11 +11,14 @@ import type { JobQueue } from '../engine/queue/index.ts';
 import { startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
   models?: string;
+  /** ComfyUI-format extra_model_paths.yaml (default ./extra_model_paths.yaml when present). */
+  extraModelPaths?: string;
   input?: string;
   output?: string;
   temp?: string;
@@ -54,6 +57,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     input: resolve(options.input ?? 'input'),
     output: resolve(options.output ?? 'output'),
     temp: resolve(options.temp ?? 'temp'),
+    extraModels: loadExtraModelPaths(options.extraModelPaths),
   };
   const data = resolve(options.data ?? 'data');
   await Promise.all([folders.input, folders.output, folders.temp, data].map((dir) => mkdir(dir, { recursive: true })));
@@ -110,8 +114,8 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
 }
 
-export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--input DIR] [--output DIR]
-                 [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
+export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
+                 [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
@@ -126,6 +130,8 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       host: { type: 'string' },
       port: { type: 'string' },
       models: { type: 'string' },
+      'extra-model-paths': { type: 'string' },
+      'memory-budget': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       temp: { type: 'string' },
@@ -139,12 +145,14 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  applyMemoryBudget(values['memory-budget']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     host: values.host,
     port: optionalInt(values.port, '--port', 0, 65535),
     models: values.models,
+    extraModelPaths: values['extra-model-paths'],
     input: values.input,
     output: values.output,
     temp: values.temp,

@@ -16,12 +16,15 @@ import { finishedEvent } from '../engine/exec/index.ts';
 import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
 import { uploadingBackend, type UploadTarget } from './output-upload.ts';
 
 export interface WorkerOptions {
   /** redis://HOST:6379[/DB] of the server's --queue. */
   queue: string;
   models?: string;
+  /** extra_model_paths.yaml (ComfyUI's format); default ./extra_model_paths.yaml when present. */
+  extraModelPaths?: string;
   input?: string;
   output?: string;
   temp?: string;
@@ -57,6 +60,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     input: resolve(options.input ?? 'input'),
     output: resolve(options.output ?? 'output'),
     temp: resolve(options.temp ?? 'temp'),
+    extraModels: loadExtraModelPaths(options.extraModelPaths),
   };
   await Promise.all([folders.input, folders.output, folders.temp].map((dir) => mkdir(dir, { recursive: true })));
   const concurrency = options.concurrency ?? 1;
@@ -221,7 +225,7 @@ function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: H
 }
 
 export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
-                  [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
+                  [--extra-model-paths FILE] [--memory-budget GB] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
                   [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
       Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
       --upload-to returns output images to the server over HTTP (token also from INVGRAPH_AUTH_TOKEN)
@@ -241,12 +245,15 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
       concurrency: { type: 'string' },
       'keep-checkpoints': { type: 'string' },
       'upload-to': { type: 'string' },
+      'extra-model-paths': { type: 'string' },
+      'memory-budget': { type: 'string' },
       'auth-token': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   if (values.queue === undefined) throw new Error('--queue redis://HOST:6379 is required (the same as the server\'s --queue)');
   parseRedisUrl(values.queue);
+  applyMemoryBudget(values['memory-budget']);
   const uploadTo = values['upload-to'];
   if (uploadTo !== undefined && !/^https?:\/\/[^/]/.test(uploadTo)) throw new Error(`--upload-to must be the server's http(s):// URL, got "${uploadTo}"`);
   const token = values['auth-token'] || process.env.INVGRAPH_AUTH_TOKEN || undefined;
@@ -254,6 +261,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
     queue: values.queue,
     device: values.device,
     models: values.models,
+    extraModelPaths: values['extra-model-paths'],
     input: values.input,
     output: values.output,
     temp: values.temp,

@@ -49,3 +49,14 @@ test('an fp16 random checkpoint runs through the UNet graph', async () => {
     await session.release();
   }
 });
+
+test("a generated tiny ControlNet has the fixture ControlNet's architecture and fits the tiny UNet", async () => {
+  const { generateControlnet } = await import('./generate-random-checkpoint.ts');
+  const { openControlnet } = await import('../engine/sd/controlnet-checkpoint.ts');
+  const out = join(tempDir(), 'net.safetensors');
+  generateControlnet({ size: 'tiny', dtype: 'fp16', out, seed: 5 });
+  const generated = openControlnet(out);
+  const fixture = openControlnet(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url).pathname);
+  assert.equal(generated.layout, 'diffusers');
+  assert.deepEqual({ ...generated.config, encoder: { ...generated.config.encoder, heads: undefined } }, { ...fixture.config, encoder: { ...fixture.config.encoder, heads: undefined } });
+});

@@ -2,14 +2,16 @@
 // UNet, VAE, CLIP-L text encoder, position_ids and the DDPM buffers — streaming tensor by tensor (the
 // full fp16 file is ~2.1 GB and never held in memory). Key layout: sd15-reference.md §2.2.
 // Usage: node --import tsx models/generate-random-checkpoint.ts --size full|tiny --dtype fp16|fp32 --out PATH [--seed N]
-import { openSync, writeSync, closeSync } from 'node:fs';
+//        [--kind checkpoint|controlnet] (a ControlNet for that size's UNet, diffusers names)
+import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SD15_UNET } from '../engine/sd/config.ts';
 import type { UnetConfig, VaeConfig, ClipTextConfig } from '../engine/sd/config.ts';
 import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, LDM_CLIP_PREFIX } from '../engine/sd/key-map.ts';
 import { f32ToF16 } from '../engine/onnx/half.ts';
 
-interface Sizes { unet: UnetConfig; vae: VaeConfig; clip: ClipTextConfig }
+export interface Sizes { unet: UnetConfig; vae: VaeConfig; clip: ClipTextConfig }
 
 const SD15_VAE: VaeConfig = { inChannels: 3, blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, latentChannels: 4, normGroups: 32, scalingFactor: 0.18215 };
 const CLIP_L: ClipTextConfig = { vocabSize: 49408, hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072, maxPositions: 77, layerNormEps: 1e-5 };
@@ -96,6 +98,26 @@ export function unetParams(u: UnetConfig): Param[] {
   });
   norm(out, 'conv_norm_out', widths[0]);
   dense(out, 'conv_out', [u.outChannels, widths[0], 3, 3]);
+  return out;
+}
+
+/**
+ * ControlNetModel parameters (diffusers names): the UNet's encoder half, the hint encoder
+ * (controlnet_cond_embedding, SD1.5 widths 16/32/96/256) and one zero convolution per skip plus the mid one.
+ */
+export function controlnetParams(u: UnetConfig, hintWidths = [16, 32, 96, 256]): Param[] {
+  const encoder = unetParams(u).filter((p) => /^(time_embedding|conv_in|down_blocks|mid_block)\./.test(p.name));
+  const out: Param[] = [...encoder];
+  dense(out, 'controlnet_cond_embedding.conv_in', [hintWidths[0], 3, 3, 3]);
+  hintWidths.slice(0, -1).forEach((c, i) => {
+    dense(out, `controlnet_cond_embedding.blocks.${2 * i}`, [c, c, 3, 3]);
+    dense(out, `controlnet_cond_embedding.blocks.${2 * i + 1}`, [hintWidths[i + 1], c, 3, 3]);
+  });
+  dense(out, 'controlnet_cond_embedding.conv_out', [u.blockOutChannels[0], hintWidths[hintWidths.length - 1], 3, 3]);
+  const widths = u.blockOutChannels;
+  const skips = [widths[0], ...widths.flatMap((c, i) => [...Array(u.layersPerBlock).fill(c), ...(i < widths.length - 1 ? [c] : [])])];
+  skips.forEach((c, k) => dense(out, `controlnet_down_blocks.${k}`, [c, c, 1, 1]));
+  dense(out, 'controlnet_mid_block', [widths[widths.length - 1], widths[widths.length - 1], 1, 1]);
   return out;
 }
 
@@ -275,12 +297,20 @@ export function writeStreaming(path: string, entries: Entry[], metadata: Record<
   return 8 + Buffer.byteLength(json) + offset;
 }
 
-export interface GenerateOptions { size: 'full' | 'tiny'; dtype: 'fp16' | 'fp32'; out: string; seed: number }
+export interface GenerateOptions {
+  size: 'full' | 'tiny';
+  dtype: 'fp16' | 'fp32';
+  out: string;
+  seed: number;
+  /** Other architecture numbers than `size`'s (tests of models unlike the fixture). */
+  sizes?: Sizes;
+}
 
 /** Writes the checkpoint; returns its size in bytes. */
 export function generateCheckpoint(o: GenerateOptions): number {
   const dtype = o.dtype === 'fp16' ? 'F16' : 'F32';
-  const entries: Entry[] = ldmParams(SIZES[o.size]).map((p) => randomEntry(p, dtype, o.seed));
+  const sizes = o.sizes ?? SIZES[o.size];
+  const entries: Entry[] = ldmParams(sizes).map((p) => randomEntry(p, dtype, o.seed));
   entries.push({
     name: `${LDM_CLIP_PREFIX}text_model.embeddings.position_ids`, dtype: 'I64', shape: [1, 77],
     write: (emit) => emit(new Uint8Array(BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i)).buffer)),
@@ -288,27 +318,57 @@ export function generateCheckpoint(o: GenerateOptions): number {
   for (const [name, values] of Object.entries(ddpmBuffers())) {
     entries.push({ name, dtype: 'F32', shape: [values.length], write: (emit) => emit(new Uint8Array(Float32Array.from(values).buffer)) });
   }
-  return writeStreaming(o.out, entries, { format: 'pt', generator: 'invgraph random test checkpoint', seed: String(o.seed), size: o.size });
+  const bytes = writeStreaming(o.out, entries, { format: 'pt', generator: 'invgraph random test checkpoint', seed: String(o.seed), size: o.size });
+  writeFileSync(join(dirname(o.out), `${basename(o.out, extname(o.out))}.yaml`), ldmYaml(sizes));
+  return bytes;
 }
 
-function parseArgs(argv: string[]): GenerateOptions {
+/** Writes a random ControlNet for the UNet of `size` (diffusers names, one .safetensors); returns its size in bytes. */
+export function generateControlnet(o: GenerateOptions): number {
+  const dtype = o.dtype === 'fp16' ? 'F16' : 'F32';
+  const sizes = o.sizes ?? SIZES[o.size];
+  const entries = controlnetParams(sizes.unet).map((p) => randomEntry(p, dtype, o.seed));
+  return writeStreaming(o.out, entries, { format: 'pt', generator: 'invgraph random test ControlNet', seed: String(o.seed), size: o.size });
+}
+
+/**
+ * The LDM config beside the checkpoint (`<name>.yaml`): the numbers its weights cannot tell — UNet and
+ * text-encoder heads (the latter an invgraph extension, needed for non-standard CLIP widths) and the latent scale.
+ */
+export function ldmYaml(sizes: Sizes): string {
+  return [
+    'model:',
+    '  params:',
+    `    scale_factor: ${sizes.vae.scalingFactor}`,
+    '    unet_config:',
+    '      params:',
+    `        num_heads: ${sizes.unet.heads[0]}`,
+    '    cond_stage_config:',
+    '      params:',
+    `        num_heads: ${sizes.clip.heads}`,
+    '',
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): GenerateOptions & { kind: 'checkpoint' | 'controlnet' } {
   const args = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) args.set(argv[i].replace(/^--/, ''), argv[i + 1]);
   const size = args.get('size') ?? 'full';
   const dtype = args.get('dtype') ?? 'fp16';
   const out = args.get('out');
   const seed = Number(args.get('seed') ?? 0);
-  if ((size !== 'full' && size !== 'tiny') || (dtype !== 'fp16' && dtype !== 'fp32') || !out || !Number.isInteger(seed)) {
-    throw new Error(`usage: generate-random-checkpoint.ts --size full|tiny --dtype fp16|fp32 --out PATH [--seed N] (got ${argv.join(' ')})`);
+  const kind = args.get('kind') ?? 'checkpoint';
+  if ((size !== 'full' && size !== 'tiny') || (dtype !== 'fp16' && dtype !== 'fp32') || !out || !Number.isInteger(seed) || (kind !== 'checkpoint' && kind !== 'controlnet')) {
+    throw new Error(`usage: generate-random-checkpoint.ts --size full|tiny --dtype fp16|fp32 --out PATH [--seed N] [--kind checkpoint|controlnet] (got ${argv.join(' ')})`);
   }
-  return { size, dtype, out, seed };
+  return { size, dtype, out, seed, kind };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const options = parseArgs(process.argv.slice(2));
     const started = Date.now();
-    const bytes = generateCheckpoint(options);
+    const bytes = options.kind === 'controlnet' ? generateControlnet(options) : generateCheckpoint(options);
     console.log(JSON.stringify({ out: options.out, bytes, seconds: (Date.now() - started) / 1000 }));
   } catch (err) {
     console.error((err as Error).message);

@@ -9,7 +9,7 @@ import { openControlnet } from '../engine/sd/index.ts';
 import type { Conditioning, ControlLink, SdControlNet } from '../engine/sd/index.ts';
 import { cannyEdges, depthStyle } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
-import { listModelFiles } from './model-files.ts';
+import { listModels, resolveModel } from './model-files.ts';
 
 export function controlnetFolder(folders: Folders): string {
   return join(folders.models, 'controlnet');
@@ -20,7 +20,7 @@ const CONTROLNET_FILE = /\.(safetensors|pth|ckpt|pt)$/;
 
 /** ControlNet files and diffusers folders (config.json) in models/controlnet, one level of subfolders. */
 export function listControlnets(env: DefinitionEnv): string[] {
-  return listModelFiles(controlnetFolder(env.folders), { file: CONTROLNET_FILE, folderMarker: 'config.json' });
+  return listModels(env.folders, 'controlnet', { file: CONTROLNET_FILE, folderMarker: 'config.json' });
 }
 
 export const ControlNetLoader = defineNode({
@@ -35,7 +35,7 @@ export const ControlNetLoader = defineNode({
   },
   outputs: [{ type: 'CONTROL_NET' }],
   run({ control_net_name }, ctx) {
-    const controlnet = openControlnet(resolveInside(controlnetFolder(ctx.folders), control_net_name));
+    const controlnet = openControlnet(resolveModel(ctx.folders, 'controlnet', control_net_name));
     ctx.log(`${control_net_name}: ${controlnet.layout} layout, widths ${controlnet.config.encoder.blockOutChannels.join('/')}`);
     const value: SdControlNet = { controlnet };
     return { outputs: [value] };

@@ -12,7 +12,7 @@ import {
 } from '../engine/sd/index.ts';
 import type { StepProgress } from '../engine/sampling/index.ts';
 import { sdRuntime } from './sd-services.ts';
-import { listModelFiles } from './model-files.ts';
+import { listModelFiles, listModels, resolveModel } from './model-files.ts';
 
 const CATEGORY = 'inv-adapter';
 export const TRAINING_FREE = 'training-free';
@@ -145,7 +145,7 @@ export const InvAdapterLoader = defineNode({
   description: 'Loads Inv-Adapter weights from models/inv_adapter, checked against the model; "training-free" builds them from the model itself (attn1 key/value projections, adaptive average pooling of the reference tokens).',
   inputs: {
     required: {
-      adapter_name: { kind: 'COMBO', options: (env: DefinitionEnv) => [TRAINING_FREE, ...listSafetensors(invAdapterFolder(env.folders))], tooltip: 'An adapter file in models/inv_adapter, or training-free.' },
+      adapter_name: { kind: 'COMBO', options: (env: DefinitionEnv) => [TRAINING_FREE, ...listModels(env.folders, 'inv_adapter', { file: /\.safetensors$/ })], tooltip: 'An adapter file in models/inv_adapter, or training-free.' },
       model: { kind: 'LINK', type: 'MODEL' },
       tokens: { kind: 'INT', default: 256, min: 1, max: 65536, tooltip: 'training-free only: aggregated cross tokens s_c, a perfect square (256 = 16×16).' },
       reference_size: { kind: 'INT', default: 512, min: 8, max: 8192, step: 8, tooltip: 'training-free only: side in pixels of the square face crop the features come from.' },
@@ -158,7 +158,7 @@ export const InvAdapterLoader = defineNode({
       const adapter = trainingFreeAdapter(runtime.options.cacheDir, model.checkpoint, { tokens, referenceSize: reference_size });
       return { outputs: [adapter] };
     }
-    const path = resolveInside(invAdapterFolder(ctx.folders), adapter_name);
+    const path = resolveModel(ctx.folders, 'inv_adapter', adapter_name);
     return { outputs: [loadInvAdapter(path, model.checkpoint, adapter_name)] };
   },
 });

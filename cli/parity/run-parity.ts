@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryBudgetFromEnv } from '../../nodes/services.ts';
 import { SdRuntime, loadTokenizer } from '../../engine/sd/index.ts';
 import { writeSafetensors } from '../../engine/onnx/index.ts';
 import type { TensorToWrite } from '../../engine/onnx/index.ts';
@@ -37,7 +38,8 @@ export interface ParityOptions {
 export async function runParity(dir: string, options: ParityOptions = {}): Promise<ParityLog> {
   const fixture = new FixtureDir(dir);
   const cacheDir = options.cacheDir ?? mkdtempSync(join(tmpdir(), 'invgraph-parity-'));
-  const runtime = new SdRuntime({ cacheDir, device: options.device ?? 'cpu' });
+  // The budget keeps a full-size fixture's many UNet variants from piling up (one or two held at a time).
+  const runtime = new SdRuntime({ cacheDir, device: options.device ?? 'cpu', memoryBudgetBytes: memoryBudgetFromEnv() });
   const log = new ParityLog();
   try {
     const ctx: ParityContext = {

@@ -6,3 +6,5 @@ export { nextCounterFilename, expandPrefixTokens } from './counter-name.ts';
 export type { CounterFilename, PrefixValues } from './counter-name.ts';
 export { parseAnnotatedName } from './annotated-name.ts';
 export type { AnnotatedName, FolderKind } from './annotated-name.ts';
+export { readExtraModelPaths, ExtraModelPathsError } from './extra-model-paths.ts';
+export type { ModelPaths } from './extra-model-paths.ts';

@@ -103,6 +103,8 @@ export interface Folders {
   output: string;
   temp: string;
   models: string;
+  /** More folders per model type (extra_model_paths.yaml), searched after `models/<type>`. */
+  extraModels?: Readonly<Record<string, readonly string[]>>;
 }
 
 // ---- value types a node's `run` receives, derived from its input specs ----

@@ -14,6 +14,11 @@ const SIDECAR = 'model.json';
 export interface ModelSidecar {
   externalDataFolder: string | null;
   files: string[];
+  /**
+   * Bytes the weights take in a CPU session: every initializer at 4 bytes an element (fp16 weights are
+   * cast to float32 at load), for memory budgets before onnxruntime's own figure is known.
+   */
+  weightBytes?: number;
 }
 
 function commonFolder(paths: string[]): string {
@@ -35,7 +40,8 @@ export function saveModel(
     if (!file || !folder) throw new Error(`initializer ${t.name}: unknown external file ${t.data.location}`);
     t.data = { ...t.data, location: relative(folder, file).split(sep).join('/') };
   }
-  const sidecar: ModelSidecar = { externalDataFolder: folder, files: [...real.values()] };
+  const weightBytes = data.initializers.reduce((sum, t) => sum + 4 * t.dims.reduce((a, b) => a * b, 1), 0);
+  const sidecar: ModelSidecar = { externalDataFolder: folder, files: [...real.values()], weightBytes };
   const target = resolve(dir);
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });

@@ -1,12 +1,15 @@
 // The only module that imports onnxruntime-node: picks the execution provider (--device), creates
 // sessions from model files (loaded by path so external weights are memory-mapped) and runs them.
 // No globals: callers own a SessionCache (the executor's worker holds one).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/index.ts';
 import { readSidecar } from './model-file.ts';
+import { OPTIMIZED_MODEL, OPTIMIZED_WEIGHTS, completeOptimizedModel, optimizedFolder, optimizedWeightBytes, publishOptimizedModel } from './optimized-model.ts';
+
+const ORT_VERSION = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export type ResolvedDevice = Exclude<Device, 'auto'>;
@@ -17,6 +20,11 @@ export interface SessionSettings {
   threads?: number;
   /** Graph optimisation level; default 'all' ('basic' for bit-stable parity checks). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * On CPU, keep onnxruntime's optimised copy of each built graph beside it and load that next time
+   * (optimized-model.ts); default true. INVGRAPH_ORT_OPTIMIZED_CACHE=0 turns it off everywhere.
+   */
+  reuseOptimized?: boolean;
 }
 
 export type Feed = { dims: readonly number[]; data: Float32Array } | { dims: readonly number[]; data: BigInt64Array; type: 'int64' };
@@ -28,6 +36,8 @@ export interface ModelSession {
   readonly device: ResolvedDevice;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Resident weight bytes when known (CPU sessions of built graphs), for memory budgets. */
+  readonly weightBytes: number | null;
   /** Runs the model; every output comes back as float32. */
   run(feeds: Record<string, Feed>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
@@ -58,21 +68,74 @@ function providers(device: ResolvedDevice): ort.InferenceSession.ExecutionProvid
   return [device, 'cpu'];
 }
 
-async function createOn(modelPath: string, device: ResolvedDevice, settings: SessionSettings): Promise<ort.InferenceSession> {
+interface CreatedSession {
+  session: ort.InferenceSession;
+  /** Resident weight bytes when known (the optimised weights file on CPU). */
+  weightBytes: number | null;
+}
+
+/** Whether this load may use / write onnxruntime's optimised copy of the model (CPU, full optimisation). */
+function reusesOptimized(device: ResolvedDevice, settings: SessionSettings): boolean {
+  const level = settings.optimization ?? 'all';
+  return device === 'cpu' && (level === 'all' || level === 'extended') && settings.reuseOptimized !== false && process.env.INVGRAPH_ORT_OPTIMIZED_CACHE !== '0';
+}
+
+async function createOn(modelPath: string, device: ResolvedDevice, settings: SessionSettings): Promise<CreatedSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: providers(device),
     graphOptimizationLevel: settings.optimization ?? 'all',
     intraOpNumThreads: settings.threads ?? 0,
     // Quiet ORT's per-session warnings (e.g. "some nodes were not assigned to the preferred provider").
     logSeverityLevel: 3,
+    // No CPU arena: it keeps a run's peak activations (GBs for a 512² UNet) for the session's life, so the
+    // next network's activations stack on top (measured: bench/workflow-memory.ts).
+    enableCpuMemArena: false,
   };
   const sidecar = readSidecar(modelPath);
-  if (!sidecar?.externalDataFolder) return ort.InferenceSession.create(modelPath, options);
+  if (!sidecar?.externalDataFolder) return { session: await ort.InferenceSession.create(modelPath, options), weightBytes: null };
   const gone = sidecar.files.filter((f) => !existsSync(f));
   if (gone.length > 0) throw new Error(`model ${modelPath} reads weights from ${gone.join(', ')}, which no longer exist; delete its cache folder to rebuild`);
-  // Loaded from bytes so external data resolves against the checkpoint folder (see model-file.ts).
-  options.extra = { session: { model_external_initializers_file_folder_path: sidecar.externalDataFolder } };
-  return ort.InferenceSession.create(readFileSync(modelPath), options);
+  const folder = reusesOptimized(device, settings) ? optimizedFolder(modelPath, device, options.graphOptimizationLevel!, ORT_VERSION) : null;
+  const optimized = folder ? completeOptimizedModel(folder) : null;
+  if (folder && optimized) {
+    try {
+      const session = await ort.InferenceSession.create(optimized, { ...options, graphOptimizationLevel: 'disabled' });
+      return { session, weightBytes: optimizedWeightBytes(folder) ?? sidecar.weightBytes ?? null };
+    } catch {
+      rmSync(folder, { recursive: true, force: true }); // unreadable (disk trouble, other build): make it again
+    }
+  }
+  // Loaded from bytes so external data resolves against the checkpoint folder (see model-file.ts); on CPU
+  // onnxruntime also writes its optimised form, which later loads read instead.
+  const session: Record<string, string> = { model_external_initializers_file_folder_path: sidecar.externalDataFolder };
+  const tmp = folder ? `${folder}.tmp-${process.pid}-${Date.now()}` : null;
+  if (tmp) {
+    mkdirSync(tmp, { recursive: true });
+    options.optimizedModelFilePath = join(tmp, OPTIMIZED_MODEL);
+    session.optimized_model_external_initializers_file_name = OPTIMIZED_WEIGHTS;
+    session.optimized_model_external_initializers_min_size_in_bytes = '1024';
+  }
+  options.extra = { session };
+  try {
+    const created = await ort.InferenceSession.create(readFileSync(modelPath), options);
+    if (tmp && folder) publishOptimizedModel(tmp, folder);
+    return { session: created, weightBytes: (folder ? optimizedWeightBytes(folder) : null) ?? sidecar.weightBytes ?? null };
+  } catch (err) {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** 'auto' → CUDA when its library is present, else CPU. */
+function resolveDevice(wanted: Device): ResolvedDevice {
+  return wanted === 'auto' ? (cudaLibraryPresent() ? 'cuda' : 'cpu') : wanted;
+}
+
+/** Weight bytes a session of this model will hold: its optimised weights file, else the built graph's own count (0 if unknown). */
+export function expectedWeightBytes(modelPath: string, settings: SessionSettings): number {
+  const device = resolveDevice(settings.device ?? 'auto');
+  const optimized = reusesOptimized(device, settings) ? optimizedWeightBytes(optimizedFolder(modelPath, device, settings.optimization ?? 'all', ORT_VERSION)) : null;
+  return optimized ?? readSidecar(modelPath)?.weightBytes ?? 0;
 }
 
 /** Creates a session, resolving 'auto' (CUDA when its library is present, else CPU). */
@@ -80,8 +143,8 @@ export async function createSession(modelPath: string, settings: SessionSettings
   if (!existsSync(modelPath)) throw new Error(`model file ${modelPath} does not exist`);
   const wanted = settings.device ?? 'auto';
   if (wanted === 'cuda' && !cudaLibraryPresent()) throw new DeviceError(`--device cuda: ${cudaMissingMessage()}`);
-  let device: ResolvedDevice = wanted === 'auto' ? (cudaLibraryPresent() ? 'cuda' : 'cpu') : wanted;
-  let session: ort.InferenceSession;
+  let device = resolveDevice(wanted);
+  let session: CreatedSession;
   try {
     session = await createOn(modelPath, device, settings);
   } catch (err) {
@@ -94,7 +157,7 @@ export async function createSession(modelPath: string, settings: SessionSettings
       throw new DeviceError(`--device ${device}: could not create a session on ${device} (${reason}). Use --device cpu, or see README "GPU (CUDA) setup".`);
     } else throw new Error(`could not load model ${modelPath}: ${reason}`);
   }
-  return wrap(modelPath, device, session);
+  return wrap(modelPath, device, session.session, session.weightBytes);
 }
 
 function toOrt(feed: Feed): ort.Tensor {
@@ -111,10 +174,11 @@ function toTensor(t: ort.Tensor): Tensor {
   throw new Error(`output of type ${t.type} cannot be returned as float32`);
 }
 
-function wrap(modelPath: string, device: ResolvedDevice, session: ort.InferenceSession): ModelSession {
+function wrap(modelPath: string, device: ResolvedDevice, session: ort.InferenceSession, weightBytes: number | null): ModelSession {
   return {
     modelPath,
     device,
+    weightBytes,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(feeds, outputs) {
@@ -131,31 +195,113 @@ function wrap(modelPath: string, device: ResolvedDevice, session: ort.InferenceS
   };
 }
 
-/** Reusable sessions keyed by model path + settings. Owned by its caller; release() frees them all. */
+interface CachedSession {
+  session: Promise<ModelSession>;
+  /** Runs in flight: a session is never released under one. */
+  running: number;
+  lastUsed: number;
+}
+
+/**
+ * Reusable sessions keyed by model path. Owned by its caller; release() frees them all.
+ * With a memory budget, loading a session first releases the least recently used idle ones until the
+ * known weight memory fits (sessions of unknown size count as 0). A released session's handle stays
+ * valid: its next run loads it again — cheap on CPU, where the optimised form is on disk.
+ */
 export class SessionCache {
-  private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private readonly sessions = new Map<string, CachedSession>();
+  private readonly handles = new Map<string, Promise<ModelSession>>();
+  private clock = 0;
 
-  constructor(private readonly settings: SessionSettings = {}) {}
+  constructor(private readonly settings: SessionSettings = {}, private readonly budgetBytes = Infinity) {}
 
-  /** Whether a session for this model exists (or is being created). */
+  /** Whether a session for this model is loaded (or being loaded). */
   has(modelPath: string): boolean {
     return this.sessions.has(modelPath);
   }
 
+  /** Paths of the sessions held now (tests, /system_stats). */
+  loaded(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** The one handle of this model's session (the same object for every caller). */
   get(modelPath: string): Promise<ModelSession> {
-    const key = modelPath;
-    let s = this.sessions.get(key);
-    if (!s) {
-      s = createSession(modelPath, this.settings);
-      s.catch(() => this.sessions.delete(key));
-      this.sessions.set(key, s);
+    let handle = this.handles.get(modelPath);
+    if (!handle) {
+      handle = this.makeHandle(modelPath);
+      handle.catch(() => this.handles.delete(modelPath));
+      this.handles.set(modelPath, handle);
     }
-    return s;
+    return handle;
+  }
+
+  private async makeHandle(modelPath: string): Promise<ModelSession> {
+    const first = await this.acquire(modelPath);
+    return {
+      modelPath,
+      device: first.device,
+      inputNames: first.inputNames,
+      outputNames: first.outputNames,
+      weightBytes: first.weightBytes,
+      run: async (feeds, outputs) => {
+        const session = await this.acquire(modelPath);
+        const entry = this.sessions.get(modelPath);
+        if (entry) entry.running++;
+        try {
+          return await session.run(feeds, outputs);
+        } finally {
+          if (entry) {
+            entry.running--;
+            entry.lastUsed = ++this.clock;
+          }
+        }
+      },
+      release: () => this.evict(modelPath),
+    };
+  }
+
+  private async acquire(modelPath: string): Promise<ModelSession> {
+    const known = this.sessions.get(modelPath);
+    if (known) {
+      known.lastUsed = ++this.clock;
+      return known.session;
+    }
+    await this.makeRoom(modelPath);
+    const entry: CachedSession = { session: createSession(modelPath, this.settings), running: 0, lastUsed: ++this.clock };
+    entry.session.catch(() => this.sessions.delete(modelPath));
+    this.sessions.set(modelPath, entry);
+    return entry.session;
+  }
+
+  /** Releases idle sessions, least recently used first, while the held weights exceed the budget. */
+  private async makeRoom(incoming: string): Promise<void> {
+    if (!Number.isFinite(this.budgetBytes)) return;
+    const held = async () => {
+      let total = 0;
+      for (const entry of this.sessions.values()) total += (await entry.session.catch(() => null))?.weightBytes ?? 0;
+      return total;
+    };
+    const idle = () => [...this.sessions.entries()].filter(([path, e]) => path !== incoming && e.running === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const incomingBytes = expectedWeightBytes(incoming, this.settings);
+    while ((await held()) > 0 && (await held()) + incomingBytes > this.budgetBytes) {
+      const victim = idle()[0];
+      if (!victim) return;
+      await this.evict(victim[0]);
+    }
+  }
+
+  private async evict(modelPath: string): Promise<void> {
+    const entry = this.sessions.get(modelPath);
+    if (!entry) return;
+    this.sessions.delete(modelPath);
+    await (await entry.session.catch(() => null))?.release();
   }
 
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s.catch(() => null))?.release();
+    this.handles.clear();
+    for (const e of all) await (await e.session.catch(() => null))?.release();
   }
 }

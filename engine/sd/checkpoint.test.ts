@@ -11,7 +11,7 @@ import { buildClipTextGraph } from './clip-text.ts';
 import { buildVaeDecoderGraph, buildVaeEncoderGraph } from './vae.ts';
 import { sdModelPath } from './graph-models.ts';
 import { inferUnetConfig } from './config.ts';
-import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from './test-fixture.ts';
+import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose, writeFixtureConfigBeside } from './test-fixture.ts';
 import { tempDir } from '../onnx/test-helpers.ts';
 
 const fixtureConfig = JSON.parse(readFileSync(join(FIXTURE_DIR, 'config.json'), 'utf8'));
@@ -26,6 +26,7 @@ function rewriteFixture(edit: (name: string, t: TensorToWrite) => TensorToWrite 
   }
   const path = join(tempDir(), name);
   writeSafetensors(path, tensors);
+  writeFixtureConfigBeside(path);
   return path;
 }
 
@@ -118,7 +119,8 @@ test('inpainting and v-prediction models are refused', () => {
     ? { dtype: 'F32', shape: [32, 9, 3, 3], data: new Float32Array(32 * 9 * 9) } : t);
   assert.throws(() => openCheckpoint(inpaint), /is an inpainting model \(the UNet takes 9 input channels\)/);
   const v = rewriteFixture((_, t) => t, 'v-model.safetensors');
-  writeFileSync(v.replace(/\.safetensors$/, '.yaml'), 'model:\n  params:\n    parameterization: "v"\n');
+  const yaml = v.replace(/\.safetensors$/, '.yaml');
+  writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('\n  params:\n', '\n  params:\n    parameterization: "v"\n'));
   assert.throws(() => openCheckpoint(v), /is a v-prediction model/);
 });
 

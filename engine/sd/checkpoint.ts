@@ -4,13 +4,13 @@
 // EMA (choice, as ComfyUI): full training files also hold `model_ema.*` copies; we use the regular
 // `model.diffusion_model.*` weights and ignore the EMA ones ("emaonly" files carry EMA weights there).
 import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { openSafetensors, checkpointFingerprint } from '../onnx/index.ts';
 import type { SafetensorsFile, WeightSource } from '../onnx/index.ts';
 import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, vaeLegacyDiffusersKeys, isVaeAttentionProjection, LDM_UNET_PREFIX } from './key-map.ts';
-import { inferUnetConfig, inferVaeConfig, inferClipConfig } from './config.ts';
+import { inferUnetConfig, inferVaeConfig, inferClipConfig, MissingConfigError } from './config.ts';
 import type { Sd15Config, ConfigHints } from './config.ts';
-import { readLdmYamlHints, readDiffusersHints } from './config-files.ts';
+import { readLdmYamlHints, readDiffusersHints, readFixtureCheckpointHints } from './config-files.ts';
 import { mappedWeightSource } from './mapped-weights.ts';
 
 export interface Checkpoint {
@@ -75,23 +75,35 @@ function refuseArchitecture(path: string, config: Sd15Config, hints: ConfigHints
   }
 }
 
-function buildConfig(path: string, sources: Pick<Checkpoint, 'unet' | 'vae' | 'textEncoder'>, hints: ConfigHints): Sd15Config {
-  return { unet: inferUnetConfig(sources.unet, hints), vae: inferVaeConfig(sources.vae, hints), clip: inferClipConfig(sources.textEncoder, hints) };
+/** Where a user puts the numbers the weights cannot tell, for this kind of checkpoint. */
+function configAdvice(path: string, layout: Checkpoint['layout']): string {
+  if (layout === 'diffusers') return `add num_attention_heads to ${join(path, 'text_encoder', 'config.json')}`;
+  const yaml = join(dirname(path), `${basename(path, extname(path))}.yaml`);
+  return `put the model's LDM config beside it as ${yaml} with model.params.cond_stage_config.params.num_heads: <heads> (and unet_config num_heads)`;
+}
+
+function buildConfig(path: string, layout: Checkpoint['layout'], sources: Pick<Checkpoint, 'unet' | 'vae' | 'textEncoder'>, hints: ConfigHints): Sd15Config {
+  try {
+    return { unet: inferUnetConfig(sources.unet, hints), vae: inferVaeConfig(sources.vae, hints), clip: inferClipConfig(sources.textEncoder, hints) };
+  } catch (err) {
+    if (err instanceof MissingConfigError) throw new CheckpointError(`${path}: ${err.message}; ${configAdvice(path, layout)}`);
+    throw err;
+  }
 }
 
 function openSingleFile(path: string, options: OpenOptions): Checkpoint {
   const file = openSafetensors(path);
   const keys = [...file.tensors.keys()];
   refuseUnknownSingleFile(path, keys);
-  const fileHints = readLdmYamlHints(path);
-  const hints = { ...fileHints, ...options.hints };
+  // Precedence: the caller's numbers, then the LDM yaml, then a fixture folder's config.json.
+  const hints = { ...readFixtureCheckpointHints(path), ...readLdmYamlHints(path), ...options.hints };
   const vaeLevels = new Set(keys.map((k) => k.match(/^first_stage_model\.decoder\.up\.(\d+)\./)?.[1]).filter((x) => x !== undefined)).size;
   const sources = {
     unet: mappedSource(file, 'UNet', unetLdmKeys),
     vae: mappedSource(file, 'VAE', (n) => vaeLdmKeys(n, vaeLevels)),
     textEncoder: mappedSource(file, 'CLIP text encoder', clipLdmKeys),
   };
-  const config = buildConfig(path, sources, hints);
+  const config = buildConfig(path, 'ldm', sources, hints);
   refuseArchitecture(path, config, hints);
   return { path, layout: 'ldm', config, ...sources, fingerprint: checkpointFingerprint(file) };
 }
@@ -117,7 +129,7 @@ function openDiffusersFolder(path: string, options: OpenOptions): Checkpoint {
     vae: mappedSource(files.vae, 'VAE', vaeLegacyDiffusersKeys),
     textEncoder: mappedSource(files.textEncoder, 'CLIP text encoder', (n) => [n]),
   };
-  const config = buildConfig(path, sources, hints);
+  const config = buildConfig(path, 'diffusers', sources, hints);
   refuseArchitecture(path, config, hints);
   const fingerprint = [files.unet, files.vae, files.textEncoder].map(checkpointFingerprint).join('+');
   return { path, layout: 'diffusers', config, ...sources, fingerprint };

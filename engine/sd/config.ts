@@ -1,6 +1,7 @@
 // Plain typed architecture configs for SD1.5's three networks, and how they are inferred from weight
 // shapes. Numbers that shapes cannot tell (attention heads) come from a config file beside the
-// checkpoint when there is one, else from the documented rules in inferHeads / clipHeads.
+// checkpoint when there is one, else from the documented rules in inferHeads / clipHeads (which refuses
+// to guess for a non-standard text-encoder width).
 import type { WeightSource } from '../onnx/index.ts';
 
 export interface UnetConfig {
@@ -115,13 +116,22 @@ export function inferVaeConfig(vae: WeightSource, hints: ConfigHints): VaeConfig
   };
 }
 
+/** Head counts of the published CLIP text transformers, by width (ViT-B 512, ViT-L 768, ViT-H 1024, ViT-bigG 1280). */
+const STANDARD_CLIP_HEADS: Readonly<Record<number, number>> = { 512: 8, 768: 12, 1024: 16, 1280: 20 };
+
+/** A number weight shapes cannot tell and no config file beside the model gives. */
+export class MissingConfigError extends Error {}
+
 /**
- * CLIP heads (rule when no config says): width/64 for standard widths (768 → 12, ViT-L/14; 1024 → 16),
- * else width/8 (head size 8: the tiny test models, e.g. width 32 → 4 heads).
+ * CLIP heads: a config file's number when one says; else the head count of the published CLIP of that width.
+ * Any other width is refused: a guess would silently build a different network.
  */
 export function clipHeads(hidden: number, hints: ConfigHints): number {
   if (hints.clipHeads) return hints.clipHeads;
-  return hidden % 64 === 0 ? hidden / 64 : hidden / 8;
+  const standard = STANDARD_CLIP_HEADS[hidden];
+  if (standard) return standard;
+  throw new MissingConfigError(`the text encoder is ${hidden} wide, which is no published CLIP width (${Object.keys(STANDARD_CLIP_HEADS).join(', ')}), `
+    + 'so its attention head count cannot be told from the weights');
 }
 
 export function inferClipConfig(clip: WeightSource, hints: ConfigHints): ClipTextConfig {

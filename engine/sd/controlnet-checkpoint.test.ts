@@ -9,7 +9,7 @@ import type { WeightSource, TensorToWrite } from '../onnx/index.ts';
 import { f32ToF16 } from '../onnx/half.ts';
 import { openCheckpoint } from './checkpoint.ts';
 import { unetModelPath } from './unet.ts';
-import { openControlnet, ControlnetError, controlnetLdmKeys } from './controlnet-checkpoint.ts';
+import { openControlnet, ControlnetError, controlnetLdmKeys, resolveControlnetConfig } from './controlnet-checkpoint.ts';
 import type { Controlnet } from './controlnet-checkpoint.ts';
 import { controlnetForward } from './controlnet.ts';
 import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from './test-fixture.ts';
@@ -30,7 +30,7 @@ function diffusersNames(net: Controlnet): string[] {
     timestep: g.input('timestep', 'float32', ['B']),
     encoderHiddenStates: g.input('text', 'float32', ['B', 77, 32]),
     controlnetCond: g.input('hint', 'float32', ['B', 3, '8*H', '8*W']),
-  }, net.config);
+  }, resolveControlnetConfig(net, [8, 8, 8, 8]));
   return [...names];
 }
 

@@ -7,15 +7,29 @@ import { openSafetensors, checkpointFingerprint } from '../onnx/index.ts';
 import type { SafetensorsFile, WeightSource } from '../onnx/index.ts';
 import { unetLdmKeys, LDM_UNET_PREFIX } from './key-map.ts';
 import type { UnetConfig } from './config.ts';
+import { readLdmControlnetHints, readFixtureControlnetHints } from './config-files.ts';
 import { mappedWeightSource } from './mapped-weights.ts';
 
 export interface ControlnetConfig {
-  /** The encoder half (time embedding, conv_in, down blocks, mid block) in the UNet's terms; it has no up path. */
-  encoder: Omit<UnetConfig, 'outChannels'>;
+  /**
+   * The encoder half (time embedding, conv_in, down blocks, mid block) in the UNet's terms; it has no up path.
+   * `heads` is absent when no config file gives it: a ControlNet is a copy of the encoder of the UNet it
+   * controls, so it then takes that UNet's heads (resolveControlnetConfig).
+   */
+  encoder: Omit<UnetConfig, 'outChannels' | 'heads'> & { heads?: number[] };
   /** Channels of the hint image (3, RGB). */
   hintChannels: number;
   /** Output widths of controlnet_cond_embedding.conv_in and blocks.0…n−1 (SD1.5: 16,16,32,32,96,96,256). */
   hintBlockChannels: number[];
+}
+
+/** A ControlNet config whose head counts are known. */
+export type ResolvedControlnetConfig = ControlnetConfig & { encoder: Omit<UnetConfig, 'outChannels'> };
+
+/** The config with its heads: its own (from a config file) or, else, those of the UNet it controls. */
+export function resolveControlnetConfig(net: Controlnet, unetHeads: readonly number[]): ResolvedControlnetConfig {
+  const heads = net.config.encoder.heads ?? [...unetHeads];
+  return { ...net.config, encoder: { ...net.config.encoder, heads } };
 }
 
 export interface Controlnet {
@@ -108,12 +122,12 @@ interface ControlnetHints {
   globalPool?: boolean;
 }
 
-/** SD1.5's rule when no config says otherwise: 8 heads per level (sd15-reference.md §1.1). */
-function headsFor(widths: number[], hints: ControlnetHints): number[] {
+/** Heads per level from a config file, or undefined (then the controlled UNet's heads are used). */
+function headsFor(widths: number[], hints: ControlnetHints): number[] | undefined {
   if (Array.isArray(hints.heads)) return [...hints.heads];
   if (typeof hints.heads === 'number' && hints.heads > 0) return widths.map(() => hints.heads as number);
   if (hints.headChannels && hints.headChannels > 0) return widths.map((w) => w / (hints.headChannels as number));
-  return widths.map(() => 8);
+  return undefined;
 }
 
 function inferConfig(path: string, w: WeightSource, hints: ControlnetHints): ControlnetConfig {
@@ -150,20 +164,16 @@ function inferConfig(path: string, w: WeightSource, hints: ControlnetHints): Con
   };
 }
 
-/** LDM hints from `<name>.yaml` beside the file (cldm_v15.yaml form: control_stage_config's num_heads). */
-function yamlHints(path: string): ControlnetHints {
+/** Hints from `<name>.yaml` beside the file (cldm_v15.yaml form: control_stage_config), else a fixture folder's config.json. */
+function fileHints(path: string): ControlnetHints {
   const name = basename(path, extname(path));
   // ComfyUI turns on global average pooling for files named *_shuffle / *_shuffle_fp16.
   const hints: ControlnetHints = { globalPool: /_shuffle(_fp16)?$/.test(name) };
   const yaml = join(path, '..', `${name}.yaml`);
-  if (!existsSync(yaml)) return hints;
-  const text = readFileSync(yaml, 'utf8');
-  const at = text.indexOf('control_stage_config:');
-  const section = at >= 0 ? text.slice(at) : text;
-  const value = (key: string) => Number(section.match(new RegExp(`^\\s*${key}\\s*:\\s*(-?\\d+)`, 'm'))?.[1]);
-  if (value('num_heads') > 0) hints.heads = value('num_heads');
-  else if (value('num_head_channels') > 0) hints.headChannels = value('num_head_channels');
-  return hints;
+  const heads = existsSync(yaml)
+    ? readLdmControlnetHints(yaml)
+    : readFixtureControlnetHints(path);
+  return { ...hints, heads: heads.unetHeads, headChannels: heads.unetHeadChannels };
 }
 
 // ---------- opening ----------
@@ -174,7 +184,7 @@ function openSingleFile(path: string): Controlnet {
   const { layout, prefix } = classifyKeys(path, keys);
   const hintConvs = new Set(keys.map((k) => k.startsWith(`${prefix}input_hint_block.`) ? k.split('.')[prefix ? 2 : 1] : undefined).filter((x) => x !== undefined)).size;
   const weights = layout === 'ldm' ? mappedSource(file, (n) => controlnetLdmKeys(n, prefix, hintConvs)) : mappedSource(file, (n) => [n]);
-  return { path, layout, config: inferConfig(path, weights, yamlHints(path)), weights, fingerprint: checkpointFingerprint(file) };
+  return { path, layout, config: inferConfig(path, weights, fileHints(path)), weights, fingerprint: checkpointFingerprint(file) };
 }
 
 function readConfigJson(path: string): Record<string, unknown> {

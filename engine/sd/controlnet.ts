@@ -7,7 +7,7 @@ import { timestepEmbedding, downBlock, midBlock } from './unet-layers.ts';
 import type { Forward } from './unet-layers.ts';
 import type { UnetInputs } from './unet.ts';
 import type { UnetConfig } from './config.ts';
-import type { ControlnetConfig } from './controlnet-checkpoint.ts';
+import type { ResolvedControlnetConfig } from './controlnet-checkpoint.ts';
 
 export interface ControlnetInputs extends UnetInputs {
   /** The hint image [B,3,8·H,8·W], values in [0,1] (do_normalize false). */
@@ -31,7 +31,7 @@ function controlnetCondEmbedding(m: Module, hint: Value, blocks: number): Value 
 }
 
 /** ControlNetModel.forward on graph values (conditioning_scale applied by the caller, per row). */
-export function controlnetForward(root: Module, inputs: ControlnetInputs, config: ControlnetConfig): ControlnetResiduals {
+export function controlnetForward(root: Module, inputs: ControlnetInputs, config: ResolvedControlnetConfig): ControlnetResiduals {
   // The encoder blocks take a UNet config; a ControlNet has no conv_out, so outChannels is never read.
   const encoder: UnetConfig = { ...config.encoder, outChannels: config.encoder.inChannels };
   // 1. time: [B] → temb [B,timeEmbedDim]. No UNet patches (EAA, recorded features) inside the ControlNet, as in ComfyUI.

@@ -26,7 +26,7 @@ export { createEpsModel, stackEmbeddings, conditioningEmbeds } from './eps-model
 export type { GuidedUnet } from './eps-model.ts';
 export { latentToRgb } from './latent-preview.ts';
 export type { PreviewPixels } from './latent-preview.ts';
-export type { Controlnet, ControlnetConfig } from './controlnet-checkpoint.ts';
+export type { Controlnet, ControlnetConfig, ResolvedControlnetConfig } from './controlnet-checkpoint.ts';
 export { openControlnet, ControlnetError } from './controlnet-checkpoint.ts';
 export type { FusedControlnet } from './unet-controlnet.ts';
 export type { SdControlNet, ControlLink } from './wire-types.ts';

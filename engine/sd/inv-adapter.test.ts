@@ -12,7 +12,7 @@ import { transformerBlocks } from './unet-blocks.ts';
 import { EaaAdapterError } from './unet-eaa.ts';
 import { aggregationMatrix, referenceGridSide, trainingFreeAdapter, loadInvAdapter, InvAdapterError } from './inv-adapter.ts';
 import { readWeightBytes, unetIdentity } from './inv-adapter-weights.ts';
-import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from './test-fixture.ts';
+import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose, writeFixtureConfigBeside } from './test-fixture.ts';
 import { tempDir, noise } from '../onnx/test-helpers.ts';
 
 const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
@@ -98,6 +98,7 @@ function scaledSelfOutCheckpoint(factor: number): string {
       : { dtype: info.dtype as StDType, shape: info.shape, data: file.readBytes(name) };
   }
   writeSafetensors(join(dir, 'scaled.safetensors'), tensors, file.metadata);
+  writeFixtureConfigBeside(join(dir, 'scaled.safetensors'));
   copyFileSync(join(FIXTURE_DIR, 'original_config.yaml'), join(dir, 'original_config.yaml'));
   return join(dir, 'scaled.safetensors');
 }
@@ -138,6 +139,7 @@ test('training-free self side: with the generation\'s own norm1 output as F_s it
 test('model identity follows the weights, not the file: a copy elsewhere matches, a changed to_out does not', () => {
   const dir = tempDir();
   copyFileSync(FIXTURE_CHECKPOINT, join(dir, 'copy.safetensors'));
+  writeFixtureConfigBeside(join(dir, 'copy.safetensors'));
   copyFileSync(join(FIXTURE_DIR, 'original_config.yaml'), join(dir, 'original_config.yaml'));
   const copy = openCheckpoint(join(dir, 'copy.safetensors'));
   assert.notEqual(copy.fingerprint, checkpoint.fingerprint);

@@ -16,6 +16,8 @@ export interface SdRuntimeOptions {
   device?: Device;
   /** onnxruntime intra-op threads; 0 = one per physical core. */
   threads?: number;
+  /** Weight memory sessions may hold before idle ones are released (bytes); default unlimited. */
+  memoryBudgetBytes?: number;
 }
 
 /** Reports slow first-use work ("building UNet graph") to whoever runs the node. */
@@ -26,7 +28,7 @@ export class SdRuntime {
   private readonly checkpoints = new Map<string, { stamp: string; checkpoint: Checkpoint }>();
 
   constructor(readonly options: SdRuntimeOptions) {
-    this.sessions = new SessionCache({ device: options.device ?? 'auto', threads: options.threads ?? 0 });
+    this.sessions = new SessionCache({ device: options.device ?? 'auto', threads: options.threads ?? 0 }, options.memoryBudgetBytes);
   }
 
   /** Opens (header only) and remembers a checkpoint; a replaced file is opened again. */

@@ -1,10 +1,23 @@
 // Shared by engine/sd tests: the sd15-tiny fixture paths, golden tensors, and the parity tolerance.
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { openSafetensors } from '../onnx/index.ts';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/sd15-tiny/', import.meta.url));
 export const FIXTURE_CHECKPOINT = join(FIXTURE_DIR, 'checkpoint.safetensors');
+
+/**
+ * Writes `<name>.yaml` beside a copy of the fixture checkpoint: the fixture's LDM config plus its text
+ * encoder's heads (config.json), which a non-standard CLIP width needs (config.ts clipHeads).
+ */
+export function writeFixtureConfigBeside(modelPath: string): string {
+  const heads = JSON.parse(readFileSync(join(FIXTURE_DIR, 'config.json'), 'utf8')).clip_text.num_attention_heads as number;
+  const yaml = readFileSync(join(FIXTURE_DIR, 'original_config.yaml'), 'utf8').replace(/\n*$/, '\n');
+  const path = join(dirname(modelPath), `${basename(modelPath, extname(modelPath))}.yaml`);
+  writeFileSync(path, `${yaml}      params:\n        num_heads: ${heads}\n`);
+  return path;
+}
 
 export interface Golden {
   dims: number[];

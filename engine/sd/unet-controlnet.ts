@@ -7,7 +7,7 @@ import type { UnetConfig } from './config.ts';
 import type { UnetInputs } from './unet.ts';
 import { controlnetForward } from './controlnet.ts';
 import type { ControlnetResiduals } from './controlnet.ts';
-import { openControlnet, ControlnetError } from './controlnet-checkpoint.ts';
+import { openControlnet, ControlnetError, resolveControlnetConfig } from './controlnet-checkpoint.ts';
 import type { Controlnet } from './controlnet-checkpoint.ts';
 
 /**
@@ -45,10 +45,13 @@ export function checkControlnetVariant(variant: ControlnetVariant): void {
   if (!Array.isArray(variant.nets) || variant.nets.length === 0) throw new ControlnetError('a fused ControlNet variant needs at least one net');
 }
 
-/** Fingerprints of the ControlNet files a variant reads (graph cache key). */
+/** Fingerprints of the ControlNet files a variant reads, with their declared heads (graph cache key). */
 export function controlnetFingerprints(variant: ControlnetVariant | undefined): string[] {
   if (!variant || variant.residuals !== 'fused') return [];
-  return variant.nets.map((net) => openControlnet(net.path).fingerprint);
+  return variant.nets.map((spec) => {
+    const net = openControlnet(spec.path);
+    return `${net.fingerprint}:heads=${net.config.encoder.heads?.join('/') ?? 'unet'}`;
+  });
 }
 
 /** A ControlNet's encoder must produce residuals shaped like this UNet's skips. */
@@ -63,12 +66,12 @@ function checkFits(net: Controlnet, unet: UnetConfig): void {
 }
 
 /** Each net's residuals × its per-row strength [B]. */
-function scaledResiduals(g: GraphBuilder, net: Controlnet, spec: FusedControlnet & { index: number; weightPrefix: string }, inputs: UnetInputs): ControlnetResiduals {
+function scaledResiduals(g: GraphBuilder, net: Controlnet, spec: FusedControlnet & { index: number; weightPrefix: string; unet: UnetConfig }, inputs: UnetInputs): ControlnetResiduals {
   const [batch, , height, width] = inputs.sample.shape;
   const hint = g.input(`controlnet.${spec.index}.hint`, 'float32', [spec.sharedHint ? 1 : batch, net.config.hintChannels, mulDims(height, 8), mulDims(width, 8)]);
   const strength = g.input(`controlnet.${spec.index}.strength`, 'float32', [batch]);
   const root = new Module(g, net.weights, '', spec.weightPrefix);
-  const residuals = controlnetForward(root, { ...inputs, controlnetCond: hint }, net.config);
+  const residuals = controlnetForward(root, { ...inputs, controlnetCond: hint }, resolveControlnetConfig(net, spec.unet.heads));
   const perRow = reshape(strength, [strength.shape[0], 1, 1, 1]);
   return { down: residuals.down.map((r) => mul(r, perRow)), mid: mul(residuals.mid, perRow) };
 }
@@ -87,7 +90,7 @@ export function controlnetExtras(g: GraphBuilder, unet: UnetConfig, variant: Con
   const all = variant.nets.map((spec, i) => {
     const net = openControlnet(spec.path);
     checkFits(net, unet);
-    return scaledResiduals(g, net, { ...spec, index: i, weightPrefix: `controlnet.${files.indexOf(spec.path)}.` }, inputs);
+    return scaledResiduals(g, net, { ...spec, index: i, weightPrefix: `controlnet.${files.indexOf(spec.path)}.`, unet }, inputs);
   });
   const down = all[0].down.map((_, k) => all.slice(1).reduce((sum, r) => add(sum, r.down[k]), all[0].down[k]));
   const mid = all.slice(1).reduce((sum, r) => add(sum, r.mid), all[0].mid);

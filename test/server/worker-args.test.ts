@@ -10,6 +10,7 @@ test('worker flags map to options', () => {
     queue: 'redis://10.0.0.5:6380/2',
     device: 'cuda:1',
     models: 'm',
+    extraModelPaths: undefined,
     input: undefined,
     output: 'o',
     temp: undefined,

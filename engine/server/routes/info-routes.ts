@@ -49,11 +49,11 @@ export function infoRoutes(ctx: ServerContext): Router {
   });
   router.get('/experiment/models', async (_req, res) => {
     const folders = await modelFolders(ctx);
-    sendJson(res, folders.map((name) => ({ name, folders: [join(ctx.env.folders.models, name)] })));
+    sendJson(res, folders.map((name) => ({ name, folders: typeFolders(ctx, name) })));
   });
   router.get('/experiment/models/:folder', async (req, res) => {
     const files = await modelFiles(ctx, await knownFolder(ctx, req.params.folder));
-    sendJson(res, files.map((f) => ({ name: f.name, pathIndex: 0, modified: f.modified, created: f.created, size: f.size })));
+    sendJson(res, files.map((f) => ({ name: f.name, pathIndex: f.pathIndex, modified: f.modified, created: f.created, size: f.size })));
   });
   router.get('/view_metadata/:folder', async (req, res) => {
     const folder = await knownFolder(ctx, req.params.folder);
@@ -128,7 +128,7 @@ function systemStats(ctx: ServerContext): { system: Record<string, unknown>; dev
 }
 
 async function modelFolders(ctx: ServerContext): Promise<string[]> {
-  const names = new Set(KNOWN_MODEL_FOLDERS);
+  const names = new Set([...KNOWN_MODEL_FOLDERS, ...Object.keys(ctx.env.folders.extraModels ?? {})]);
   try {
     for (const entry of await readdir(ctx.env.folders.models, { withFileTypes: true })) {
       if (entry.isDirectory() && !entry.name.startsWith('.')) names.add(entry.name);
@@ -149,26 +149,39 @@ interface ModelFile {
   size: number;
   modified: number;
   created: number;
+  /** Which of the type's folders holds it (models/<folder> is 0, then extra_model_paths.yaml's). */
+  pathIndex: number;
 }
 
-/** Files with model extensions under models/<folder>, recursively, "/"-separated, sorted. */
+/** The folders of a model type: models/<folder>, then those extra_model_paths.yaml adds. */
+function typeFolders(ctx: ServerContext, folder: string): string[] {
+  return [join(ctx.env.folders.models, folder), ...(ctx.env.folders.extraModels?.[folder] ?? [])];
+}
+
+/**
+ * Files with model extensions in a type's folders, recursively, "/"-separated, sorted; a name in two folders is
+ * listed once (the first folder wins, as the loaders resolve it). Symbolic links to files count.
+ */
 async function modelFiles(ctx: ServerContext, folder: string): Promise<ModelFile[]> {
-  const root = join(ctx.env.folders.models, folder);
-  let entries;
-  try {
-    entries = await readdir(root, { recursive: true, withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+  const byName = new Map<string, ModelFile>();
+  for (const [pathIndex, root] of typeFolders(ctx, folder).entries()) {
+    let entries;
+    try {
+      entries = await readdir(root, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (!(entry.isFile() || entry.isSymbolicLink()) || !MODEL_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) continue;
+      const path = join(entry.parentPath, entry.name);
+      const info = await stat(path).catch(() => null);
+      const name = relative(root, path).split(sep).join('/');
+      if (!info?.isFile() || byName.has(name)) continue;
+      byName.set(name, { name, size: info.size, modified: info.mtimeMs / 1000, created: info.birthtimeMs / 1000, pathIndex });
+    }
   }
-  const files: ModelFile[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile() || !MODEL_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) continue;
-    const path = join(entry.parentPath, entry.name);
-    const info = await stat(path);
-    files.push({ name: relative(root, path).split(sep).join('/'), size: info.size, modified: info.mtimeMs / 1000, created: info.birthtimeMs / 1000 });
-  }
-  return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The `__metadata__` object of a .safetensors header; 404 when absent (§2.13). */
