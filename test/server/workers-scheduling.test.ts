@@ -31,7 +31,7 @@ async function hitRate(models: string, affinityWaitMs: number): Promise<{ warm: 
     const ids: string[] = [];
     for (const [i, name] of [...ORDER].entries()) ids.push(await queuePrompt(cluster.server.url, prompt(`${name}.safetensors`, i), 'sched'));
     for (const id of ids) await ws.finished(id, 120_000);
-    assert.equal(ws.frames.filter((f) => f.type === 'execution_error').length, 0);
+    assert.deepEqual(ws.frames.filter((f) => f.type === 'execution_error').map((f) => f.data.exception_message), []);
     await new Promise((r) => setTimeout(r, 1500)); // one advertisement period
     const registry = new WorkerRegistry(cluster.redis.address, 'invgraph');
     const workers = await registry.live();
@@ -51,7 +51,9 @@ test('prompts prefer the worker holding their checkpoint: hit rate with two chec
   const dirs = makeDirs();
   const models = join(dirs.root, 'models');
   mkdirSync(join(models, 'checkpoints'), { recursive: true });
-  for (const name of ['A', 'B']) copyFileSync(join(ROOT, 'models/checkpoints/invgraph-demo-tiny.safetensors'), join(models, 'checkpoints', `${name}.safetensors`));
+  for (const name of ['A', 'B']) {
+    for (const ext of ['safetensors', 'yaml']) copyFileSync(join(ROOT, `models/checkpoints/invgraph-demo-tiny.${ext}`), join(models, 'checkpoints', `${name}.${ext}`));
+  }
   // A long wait measures the policy itself, not how fast this (shared, loaded) machine runs a prompt.
   const preferred = await hitRate(models, 10_000);
   const plain = await hitRate(models, 0);
