@@ -57,7 +57,13 @@ async function main(): Promise<void> {
   async function runJob(id: number, job: ExecutionJob): Promise<void> {
     try {
       const checked = await validatePrompt(job.prompt, registry, env);
-      if (!checked.ok) throw new Error(`the prompt no longer validates: ${checked.error.message}: ${checked.error.details}`);
+      if (!checked.ok) {
+        // Name what failed on this machine (e.g. a checkpoint missing from this worker's --models).
+        const causes = Object.entries(checked.node_errors).flatMap(([id, entry]) =>
+          entry.errors.map((e) => `node ${id} (${entry.class_type}): ${e.message}: ${e.details}`),
+        );
+        throw new Error(`the prompt no longer validates: ${[`${checked.error.message}${checked.error.details}`, ...causes].join('; ')}`);
+      }
       const outcome = await executor.execute({ ...job, prompt: checked.prompt }, { onEvent: (event) => post({ type: 'event', id, event }), interrupt });
       post({ type: 'done', id, outcome });
     } catch (error) {
@@ -69,7 +75,8 @@ async function main(): Promise<void> {
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        running = runJob(message.id, message.job);
+        // After a pending /free unload (the worker chains it after the job before), never beside it.
+        running = running.then(() => runJob(message.id, message.job));
         break;
       case 'free':
         if (message.freeMemory) executor.clearCache();

@@ -10,6 +10,9 @@ ${CONVERT_USAGE}
   invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--input DIR] [--output DIR]
                  [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
       Runs the HTTP + websocket server and the browser editor (see docs/server.md).
+  invgraph serve --queue redis://HOST:6379 ...   and on any machine:
+  invgraph worker --queue redis://HOST:6379 [--device cuda:N] [--models DIR] [--output DIR] [--concurrency N]
+      Many workers: the server queues prompts in Redis, workers run them (docs/server.md "Many workers").
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +25,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { serveCommand } = await import('./serve.ts');
       return serveCommand(rest);
+    }
+    case 'worker': {
+      const { workerCommand } = await import('./worker.ts');
+      return workerCommand(rest);
     }
     case undefined:
     case '-h':

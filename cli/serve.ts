@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { NodeRegistry } from '../engine/graph/index.ts';
-import { openSqliteQueue } from '../engine/queue/index.ts';
+import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../engine/queue/index.ts';
+import type { JobQueue } from '../engine/queue/index.ts';
 import { startServer } from '../engine/server/index.ts';
-import type { Limits } from '../engine/server/index.ts';
+import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
@@ -29,6 +30,11 @@ export interface ServeOptions {
   allowOrigins?: string[];
   /** History entries kept (default 10000, as ComfyUI). */
   historyMax?: number;
+  /** redis://HOST:6379[/DB]: prompts go to a BullMQ queue run by `invgraph worker`s; none → SQLite
+   *  queue and one in-process execution thread (the embedded default). */
+  queue?: string;
+  /** Redis key prefix shared with the workers (default "invgraph"; tests isolate with it). */
+  queuePrefix?: string;
   limits?: Partial<Limits>;
   /** Module URL exporting createRegistry() for the worker and validation (tests); default nodes/index.ts. */
   registryModule?: string;
@@ -59,8 +65,18 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const device = options.device ?? 'auto';
   const registryModule = options.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;
   const { createRegistry } = (await import(registryModule)) as { createRegistry(): NodeRegistry };
-  const queue = openSqliteQueue({ file: join(data, 'queue.db'), historyMax: options.historyMax });
-  const backend = createWorkerBackend({ folders, device, registryModule, log });
+  let queue: JobQueue;
+  let backend: ExecutionBackend | undefined;
+  let workers: WorkerChannel | undefined;
+  if (options.queue === undefined) {
+    queue = openSqliteQueue({ file: join(data, 'queue.db'), historyMax: options.historyMax });
+    backend = createWorkerBackend({ folders, device, registryModule, log });
+  } else {
+    const connection = parseRedisUrl(options.queue);
+    const prefix = options.queuePrefix ?? 'invgraph';
+    queue = openRedisQueue({ connection, prefix, historyMax: options.historyMax });
+    workers = new ServerBus({ connection, prefix });
+  }
   const authToken = options.authToken || process.env.INVGRAPH_AUTH_TOKEN || undefined;
   let server;
   try {
@@ -72,18 +88,20 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       registry: createRegistry(),
       queue,
       backend,
+      workers,
       authToken,
       allowOrigins: options.allowOrigins,
       limits: options.limits,
       staticDir: options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist'),
       workflowsDir: join(PACKAGE_ROOT, 'workflows'),
-      device,
+      device: workers ? 'workers (redis queue)' : device,
       heartbeatMs: options.heartbeatMs,
       log,
     });
   } catch (error) {
-    await backend.close();
-    queue.close();
+    await backend?.close();
+    workers?.close();
+    await queue.close();
     throw error;
   }
   const running = server;
@@ -91,15 +109,16 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     url: running.url,
     close: async () => {
       await running.close();
-      queue.close();
+      await queue.close();
     },
   };
 }
 
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
-                 [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N]
+                 [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
+      With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
 
 /** Command-line flags → ServeOptions; throws with a message naming the bad flag. */
@@ -122,11 +141,13 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'allow-origin': { type: 'string', multiple: true },
       'history-max': { type: 'string' },
       'max-upload-mb': { type: 'string' },
+      queue: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   applyMemoryBudget(values['memory-budget']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
+  if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     host: values.host,
     port: optionalInt(values.port, '--port', 0, 65535),
@@ -140,6 +161,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     authToken: values['auth-token'],
     allowOrigins: values['allow-origin'],
     historyMax: optionalInt(values['history-max'], '--history-max', 1, 10_000_000),
+    queue: values.queue,
     limits: uploadMb === undefined ? undefined : { maxUploadBytes: uploadMb * 1024 * 1024, maxBodyBytes: uploadMb * 1024 * 1024 },
   };
 }

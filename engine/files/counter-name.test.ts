@@ -42,7 +42,8 @@ test('a prefix with subfolders creates them inside the folder and reports the su
     assert.ok(existsSync(join(dir, 'portraits', '2026')));
     mkdirSync(join(dir, 'other'));
     writeFileSync(join(dir, 'other', 'face_00009_.png'), '');
-    assert.equal((await nextCounterFilename(dir, 'portraits/2026/face', 'png')).counter, 1);
+    // Another folder's counters do not count; the first call reserved face_00001_.png.
+    assert.equal((await nextCounterFilename(dir, 'portraits/2026/face', 'png')).counter, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -72,4 +73,15 @@ test('parseAnnotatedName splits the folder annotation', () => {
   assert.deepEqual(parseAnnotatedName('sub/a.png [temp]'), { name: 'sub/a.png', folder: 'temp' });
   assert.deepEqual(parseAnnotatedName('a.png [input]'), { name: 'a.png', folder: 'input' });
   assert.deepEqual(parseAnnotatedName('a [x].png'), { name: 'a [x].png', folder: undefined });
+});
+
+test('names picked at the same time never collide (workers sharing one output folder)', async () => {
+  const dir = tempFolder();
+  try {
+    const names = await Promise.all(Array.from({ length: 12 }, () => nextCounterFilename(dir, 'shared/ComfyUI', 'png')));
+    assert.equal(new Set(names.map((n) => n.filename)).size, 12);
+    assert.ok(names.every((n) => existsSync(n.path)), 'each name is reserved on disk');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 // ComfyUI's SaveImage file naming (folder_paths.get_save_image_path, comfyui-api.md §5.4):
 // "<prefix>_<counter:05>_.<ext>", counter = 1 + the highest counter already used by that prefix.
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, open, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { normalizeRelativeName, resolveInside } from './safe-path.ts';
 
@@ -23,7 +23,7 @@ function counterOf(file: string, base: string): number | null {
 }
 
 /** Next free name for `prefix` (which may hold subfolders, "a/b") inside `folder`; creates the
- *  subfolder. Throws UnsafePathError if the prefix would leave the folder. */
+ *  subfolder and reserves the name (an empty file). Throws UnsafePathError if the prefix would leave the folder. */
 export async function nextCounterFilename(folder: string, prefix: string, ext: string): Promise<CounterFilename> {
   const normal = normalizeRelativeName(prefix);
   const subfolder = posix.dirname(normal) === '.' ? '' : posix.dirname(normal);
@@ -35,9 +35,18 @@ export async function nextCounterFilename(folder: string, prefix: string, ext: s
     const counter = counterOf(file, base);
     if (counter !== null && counter > highest) highest = counter;
   }
-  const counter = highest + 1;
-  const filename = `${base}_${String(counter).padStart(5, '0')}_.${ext}`;
-  return { path: join(fullFolder, filename), subfolder, filename, counter };
+  // The name is reserved with an exclusive create: workers sharing one output folder (docs/server.md
+  // "Many workers") never pick the same name; the caller's atomic write replaces the empty file.
+  for (let counter = highest + 1; ; counter++) {
+    const filename = `${base}_${String(counter).padStart(5, '0')}_.${ext}`;
+    const path = join(fullFolder, filename);
+    try {
+      await (await open(path, 'wx')).close();
+      return { path, subfolder, filename, counter };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 export interface PrefixValues {

@@ -1,6 +1,8 @@
 // The job queue and history contract of comfyui-api.md §2.1–2.7 and §6.11, made durable:
 // a job accepted with 200 is stored before the answer, survives a crash, and a job that was
-// running when the process died runs again on restart. SQLite implements it (sqlite/).
+// running when the process died runs again. Two implementations pass one case-suite
+// (job-queue.case.ts): SQLite (sqlite/, the embedded default, answers synchronously) and
+// Redis with BullMQ (redis/, many workers on many machines, answers over the network).
 
 import type { ApiPrompt } from '../graph/index.ts';
 
@@ -45,31 +47,36 @@ export interface HistoryPage {
   offset?: number;
 }
 
+/** SQLite answers at once, Redis through a promise; callers always await. */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface JobQueue {
   /** Stores the job durably; returns its number. */
-  add(job: NewJob): number;
+  add(job: NewJob): Awaitable<number>;
   /** Moves the first pending job (lowest number, then prompt id) to running; undefined if none. */
-  take(): QueuedJob | undefined;
-  /** Atomically: write history, drop the running job, trim history to the retention. */
-  finish(promptId: string, entry: HistoryEntry): void;
-  running(): QueuedJob[];
+  take(): Awaitable<QueuedJob | undefined>;
+  /** Atomically: write history, drop the running job, trim history to the retention. Returns false
+   *  when this taker no longer owns the job (Redis: its lock expired and the job went to another
+   *  worker); then nothing is written, so a prompt never gets two history entries. */
+  finish(promptId: string, entry: HistoryEntry): Awaitable<boolean>;
+  running(): Awaitable<QueuedJob[]>;
   /** Whether a pending or running job has this prompt id. */
-  contains(promptId: string): boolean;
+  contains(promptId: string): Awaitable<boolean>;
   /** In execution order. */
-  pending(): QueuedJob[];
+  pending(): Awaitable<QueuedJob[]>;
   /** pending + running, the `queue_remaining` of §2.2. */
-  remaining(): number;
+  remaining(): Awaitable<number>;
   /** Removes pending jobs with these ids (running ones are untouched); returns how many. */
-  deletePending(promptIds: readonly string[]): number;
-  clearPending(): number;
+  deletePending(promptIds: readonly string[]): Awaitable<number>;
+  clearPending(): Awaitable<number>;
   /** Oldest first, paged as ComfyUI pages `/history` (§2.6). */
-  history(page?: HistoryPage): [string, HistoryEntry][];
+  history(page?: HistoryPage): Awaitable<[string, HistoryEntry][]>;
   /** As history(), but each entry as its stored JSON text: /history answers without re-parsing. */
-  historyJson(page?: HistoryPage): [string, string][];
-  historyEntry(promptId: string): HistoryEntry | undefined;
-  deleteHistory(promptIds: readonly string[]): void;
-  clearHistory(): void;
-  close(): void;
+  historyJson(page?: HistoryPage): Awaitable<[string, string][]>;
+  historyEntry(promptId: string): Awaitable<HistoryEntry | undefined>;
+  deleteHistory(promptIds: readonly string[]): Awaitable<void>;
+  clearHistory(): Awaitable<void>;
+  close(): Awaitable<void>;
 }
 
 export function toTuple(job: QueuedJob): QueueTuple {

@@ -5,10 +5,9 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import type { DefinitionEnv, NodeRegistry } from '../graph/index.ts';
 import { parseJson, stringifyJson } from '../graph/index.ts';
-import type { JobQueue } from '../queue/index.ts';
-import type { ExecutionBackend } from './backend.ts';
+import type { JobQueue, WorkerInfo } from '../queue/index.ts';
 import { badRequest } from './http-error.ts';
-import type { JobRunner } from './job-runner.ts';
+import type { PromptRunner } from './job-runner.ts';
 import type { WsHub } from './ws-hub.ts';
 
 export interface Limits {
@@ -26,13 +25,14 @@ export interface ServerContext {
   /** Settings, user data (workflows) and the queue database live here. */
   dataDir: string;
   queue: JobQueue;
-  runner: JobRunner;
+  runner: PromptRunner;
   hub: WsHub;
-  backend: ExecutionBackend;
   limits: Limits;
   features: Record<string, unknown>;
   /** The execution device, for /system_stats. */
   device: string;
+  /** With a Redis queue: the live worker slots, listed as devices by /system_stats. */
+  listWorkers?: () => Promise<WorkerInfo[]>;
   startArgv: string[];
   /** Recent log lines for /internal/logs. */
   logs: LogBuffer;

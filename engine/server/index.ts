@@ -4,3 +4,5 @@ export type { BackendJob, ExecutionBackend } from './backend.ts';
 export type { Limits } from './context.ts';
 export { createInProcessBackend, type InProcessBackendOptions } from './in-process-backend.ts';
 export { COMFYUI_API_VERSION } from './routes/info-routes.ts';
+export { JobRunner, historyEntry, type JobFrames, type PromptRunner } from './job-runner.ts';
+export type { WorkerChannel } from './remote-runner.ts';

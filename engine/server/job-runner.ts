@@ -9,6 +9,23 @@ import { toTuple } from '../queue/index.ts';
 import type { ExecutionBackend } from './backend.ts';
 import type { WsHub } from './ws-hub.ts';
 
+/** Where the runner's frames go: the websocket hub, or in a worker process the bus to the server's hub. */
+export type JobFrames = Pick<WsHub, 'broadcastStatus' | 'sendTo' | 'sendToOrBroadcast' | 'sendPreview'>;
+
+/** What the routes drive: this process's runner, or the workers behind a Redis queue (remote-runner.ts). */
+export interface PromptRunner {
+  /** A prompt was queued. */
+  kick(): void;
+  /** The node the running job of this client is on, if it owns a running job (§3.1 reconnect). */
+  runningNodeOf(clientId: string): string | undefined;
+  /** POST /interrupt: with a prompt id, only that prompt (§2.5). */
+  interrupt(promptId?: string): boolean;
+  /** POST /free (§2.14). */
+  free(request: { unloadModels: boolean; freeMemory: boolean }): void;
+  stop(): void;
+  close(): Promise<void>;
+}
+
 /** Secrets the frontend may send for API nodes; never stored in history (§6.11). */
 const SECRET_EXTRA_KEYS = ['auth_token_comfy_org', 'api_key_comfy_org'];
 
@@ -18,7 +35,7 @@ interface RunningJob {
   currentNode: string | undefined;
 }
 
-export class JobRunner {
+export class JobRunner implements PromptRunner {
   private running: RunningJob | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
@@ -26,7 +43,7 @@ export class JobRunner {
   constructor(
     private readonly queue: JobQueue,
     private readonly backend: ExecutionBackend,
-    private readonly hub: WsHub,
+    private readonly hub: JobFrames,
     private readonly log: (message: string) => void,
   ) {}
 
@@ -58,6 +75,15 @@ export class JobRunner {
     return true;
   }
 
+  free(request: { unloadModels: boolean; freeMemory: boolean }): void {
+    this.backend.free(request);
+  }
+
+  /** Resolves when the runner has no job left to take. */
+  async drained(): Promise<void> {
+    await this.loop;
+  }
+
   /** No new job starts, and a job that ends from now on is left in the queue (it runs again
    *  on the next start) instead of being written to history. */
   stop(): void {
@@ -71,15 +97,20 @@ export class JobRunner {
 
   private async drain(): Promise<void> {
     while (!this.closed) {
-      const job = this.queue.take();
+      const job = await this.queue.take();
       if (!job) return;
       const clientId = typeof job.extraData.client_id === 'string' ? job.extraData.client_id : undefined;
       this.running = { job, clientId, currentNode: undefined };
       this.hub.broadcastStatus();
       const outcome = await this.execute(this.running);
       if (this.closed) return;
-      this.queue.finish(job.promptId, historyEntry(job, outcome));
+      const written = await this.queue.finish(job.promptId, historyEntry(job, outcome));
       this.running = undefined;
+      // Another worker took the job over (this one lost its lock): its run is the one that counts.
+      if (!written) {
+        this.log(`prompt ${job.promptId}: handed to another worker meanwhile; this run is not recorded`);
+        continue;
+      }
       this.hub.broadcastStatus();
       const end = finishedEvent(job.promptId);
       this.hub.sendTo(clientId, end.type, end.data);

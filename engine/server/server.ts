@@ -11,6 +11,9 @@ import { LogBuffer } from './context.ts';
 import type { Limits, ServerContext } from './context.ts';
 import { createApp } from './http-app.ts';
 import { JobRunner } from './job-runner.ts';
+import type { PromptRunner } from './job-runner.ts';
+import { RemoteRunner } from './remote-runner.ts';
+import type { WorkerChannel } from './remote-runner.ts';
 import { checkRequest } from './security.ts';
 import type { SecurityOptions } from './security.ts';
 import { WsHub } from './ws-hub.ts';
@@ -23,7 +26,10 @@ export interface ServerOptions {
   dataDir: string;
   registry: NodeRegistry;
   queue: JobQueue;
-  backend: ExecutionBackend;
+  /** Who runs prompts, one of: this process's execution backend (embedded default), or workers
+   *  behind a Redis queue reached through their channel (`invgraph worker`, docs/server.md). */
+  backend?: ExecutionBackend;
+  workers?: WorkerChannel;
   authToken?: string;
   allowOrigins?: readonly string[];
   limits?: Partial<Limits>;
@@ -63,7 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const features = { supports_preview_metadata: true, max_upload_size: limits.maxUploadBytes };
-  let runner: JobRunner | undefined;
+  let runner: PromptRunner | undefined;
   const hub = new WsHub({
     queueRemaining: () => options.queue.remaining(),
     runningNodeOf: (clientId) => runner?.runningNodeOf(clientId),
@@ -71,7 +77,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     heartbeatMs: options.heartbeatMs ?? 5000,
     log,
   });
-  runner = new JobRunner(options.queue, options.backend, hub, log);
+  const { backend, workers } = options;
+  if ((backend === undefined) === (workers === undefined)) throw new Error('startServer needs either an execution backend or a worker channel');
+  const remote = workers ? new RemoteRunner(workers, hub, log) : undefined;
+  runner = remote ?? new JobRunner(options.queue, backend!, hub, log);
+  await remote?.start();
   const ctx: ServerContext = {
     registry: options.registry,
     env: { folders: options.folders },
@@ -79,10 +89,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     queue: options.queue,
     runner,
     hub,
-    backend: options.backend,
     limits,
     features,
     device: options.device ?? 'cpu',
+    listWorkers: workers ? () => workers.list() : undefined,
     startArgv: options.argv ?? process.argv.slice(1),
     logs,
     log,
@@ -113,7 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     close: async () => {
       runner.stop();
-      await options.backend.close();
+      await backend?.close();
       await runner.close();
       hub.close();
       wss.close();

@@ -7,8 +7,8 @@ import type { WebSocket } from 'ws';
 import type { PreviewData } from '../exec/index.ts';
 
 export interface HubOptions {
-  /** pending + running, for status frames. */
-  queueRemaining(): number;
+  /** pending + running, for status frames (a Redis queue answers through a promise). */
+  queueRemaining(): number | Promise<number>;
   /** The node the running job of this client is on, if it owns the running job (§3.1 reconnect). */
   runningNodeOf(clientId: string): string | undefined;
   serverFeatures: Record<string, unknown>;
@@ -52,14 +52,17 @@ export class WsHub {
       // Only forget the registration if it is still this socket (§3.1 quirk not copied).
       if (this.sessions.get(clientId) === session) this.sessions.delete(clientId);
     });
-    this.sendJson(session, 'status', { status: this.statusData(), sid: clientId });
-    const node = this.options.runningNodeOf(clientId);
-    if (node !== undefined) this.sendJson(session, 'executing', { node });
+    this.withStatus((status) => {
+      this.sendJson(session, 'status', { status, sid: clientId });
+      const node = this.options.runningNodeOf(clientId);
+      if (node !== undefined) this.sendJson(session, 'executing', { node });
+    });
   }
 
   broadcastStatus(): void {
-    const data = { status: this.statusData() };
-    for (const session of this.sessions.values()) this.sendJson(session, 'status', data);
+    this.withStatus((status) => {
+      for (const session of this.sessions.values()) this.sendJson(session, 'status', { status });
+    });
   }
 
   /** Targeted frame; dropped when the client has no open socket or the job has no client. */
@@ -91,8 +94,12 @@ export class WsHub {
     this.sessions.clear();
   }
 
-  private statusData() {
-    return { exec_info: { queue_remaining: this.options.queueRemaining() } };
+  /** Synchronously when the queue counts synchronously (SQLite), so frame order stays as it was. */
+  private withStatus(send: (status: { exec_info: { queue_remaining: number } }) => void): void {
+    const remaining = this.options.queueRemaining();
+    const wrap = (n: number) => send({ exec_info: { queue_remaining: n } });
+    if (typeof remaining === 'number') wrap(remaining);
+    else remaining.then(wrap, (error: unknown) => this.options.log(`queue status unavailable: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** Only the first text message counts, and only if it is `feature_flags` (§3.1). */
@@ -112,7 +119,7 @@ export class WsHub {
   }
 
   private heartbeat(): void {
-    const data = { status: this.statusData() };
+    const live: Session[] = [];
     for (const session of this.sessions.values()) {
       if (!session.alive) {
         session.socket.terminate();
@@ -120,9 +127,12 @@ export class WsHub {
       }
       session.alive = false;
       session.socket.ping();
-      // Some clients treat ~10 s without a text frame as a dead socket (§3.1); a status frame is harmless.
-      this.sendJson(session, 'status', data);
+      live.push(session);
     }
+    // Some clients treat ~10 s without a text frame as a dead socket (§3.1); a status frame is harmless.
+    this.withStatus((status) => {
+      for (const session of live) this.sendJson(session, 'status', { status });
+    });
   }
 
   private sendJson(session: Session, type: string, data: unknown): void {

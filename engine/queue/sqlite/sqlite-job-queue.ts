@@ -107,6 +107,7 @@ export function openSqliteQueue(options: SqliteQueueOptions): JobQueue {
     st.putHistory.run(promptId, toJsonText(entry));
     st.deleteRunning.run(promptId);
     st.trimHistory.run(historyMax);
+    return true;
   });
 
   function historyRows(page: HistoryPage): [string, string][] {
@@ -146,7 +147,9 @@ export function openSqliteQueue(options: SqliteQueueOptions): JobQueue {
     clearHistory: () => {
       st.clearHistory.run();
     },
-    close: () => db.close(),
+    close: () => {
+      db.close();
+    },
   };
 }
 

@@ -2,7 +2,7 @@
 // confined to its folder by engine/files; uploads are size- and pixel-limited.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Router } from 'express';
 import type { Response } from 'express';
@@ -167,12 +167,18 @@ async function freeName(folder: string, filename: string, data: Buffer): Promise
   const digest = sha256(data);
   for (let n = 0; n <= MAX_NAME_SUFFIX; n++) {
     const candidate = n === 0 ? filename : `${stem} (${n})${ext}`;
-    const existing = await readFile(resolveInside(folder, candidate)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (existing === undefined) return { name: candidate };
-    if (sha256(existing) === digest) return { name: candidate, written: false };
+    const path = resolveInside(folder, candidate);
+    // Reserved with an exclusive create: two uploads of one name at once (workers returning their
+    // outputs, docs/server.md "Many workers") get two names instead of one overwriting the other.
+    const reserved = await open(path, 'wx').then(
+      (handle) => handle.close().then(() => true),
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return false;
+        throw error;
+      },
+    );
+    if (reserved) return { name: candidate };
+    if (sha256(await readFile(path)) === digest) return { name: candidate, written: false };
   }
   throw new HttpError(409, `More than ${MAX_NAME_SUFFIX} files are named like "${filename}"; pick another name or set overwrite=true.`);
 }

@@ -8,6 +8,7 @@ import { Router } from 'express';
 import type { Request } from 'express';
 import { objectInfo, objectInfoFor } from '../../graph/index.ts';
 import { resolveInside } from '../../files/index.ts';
+import type { WorkerInfo } from '../../queue/index.ts';
 import type { ServerContext } from '../context.ts';
 import { isObject, jsonBody, rawBody, sendJson, stringQuery } from '../context.ts';
 import { HttpError, badRequest, notFound } from '../http-error.ts';
@@ -28,8 +29,10 @@ export function infoRoutes(ctx: ServerContext): Router {
   router.get('/object_info/:node_class', (req, res) => {
     sendJson(res, objectInfoFor(ctx.registry, ctx.env, req.params.node_class));
   });
-  router.get('/system_stats', (_req, res) => {
-    sendJson(res, systemStats(ctx));
+  router.get('/system_stats', async (_req, res) => {
+    const stats = systemStats(ctx);
+    if (ctx.listWorkers) stats.devices = (await ctx.listWorkers()).map(workerDevice);
+    sendJson(res, stats);
   });
   router.get('/embeddings', (_req, res) => sendJson(res, []));
   router.get('/extensions', (_req, res) => sendJson(res, []));
@@ -60,7 +63,7 @@ export function infoRoutes(ctx: ServerContext): Router {
   router.post('/free', rawBody(ctx.limits), (req, res) => {
     const request = jsonBody(req, ctx.limits);
     const flags = isObject(request) ? request : {};
-    ctx.backend.free({ unloadModels: flags.unload_models === true, freeMemory: flags.free_memory === true });
+    ctx.runner.free({ unloadModels: flags.unload_models === true, freeMemory: flags.free_memory === true });
     res.status(200).end();
   });
 
@@ -87,7 +90,22 @@ export function internalRoutes(ctx: ServerContext): Router {
   return router;
 }
 
-function systemStats(ctx: ServerContext) {
+/** A worker slot of a Redis queue as a /system_stats device; `invgraph_worker` says what it holds. */
+function workerDevice(worker: WorkerInfo) {
+  const cuda = /^cuda(?::(\d+))?$/.exec(worker.device);
+  return {
+    name: `${worker.device} on ${worker.host} (${worker.id})`,
+    type: cuda ? 'cuda' : worker.device,
+    index: cuda?.[1] === undefined ? null : Number(cuda[1]),
+    vram_total: 0,
+    vram_free: 0,
+    torch_vram_total: 0,
+    torch_vram_free: 0,
+    invgraph_worker: { id: worker.id, host: worker.host, warm: worker.warm, busy: worker.busy, warm_starts: worker.warmStarts, cold_starts: worker.coldStarts },
+  };
+}
+
+function systemStats(ctx: ServerContext): { system: Record<string, unknown>; devices: Record<string, unknown>[] } {
   const ram = { total: totalmem(), free: freemem() };
   return {
     system: {

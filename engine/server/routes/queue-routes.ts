@@ -12,8 +12,8 @@ export function queueRoutes(ctx: ServerContext): Router {
   const router = Router();
   const body = rawBody(ctx.limits);
 
-  router.get('/prompt', (_req, res) => {
-    sendJson(res, { exec_info: { queue_remaining: ctx.queue.remaining() } });
+  router.get('/prompt', async (_req, res) => {
+    sendJson(res, { exec_info: { queue_remaining: await ctx.queue.remaining() } });
   });
 
   router.post('/prompt', body, async (req, res) => {
@@ -29,15 +29,16 @@ export function queueRoutes(ctx: ServerContext): Router {
     sendJson(res, { prompt: loadWorkflow(workflow, ctx.registry, ctx.env) });
   });
 
-  router.get('/queue', (_req, res) => {
-    sendJson(res, { queue_running: ctx.queue.running().map(toTuple), queue_pending: ctx.queue.pending().map(toTuple) });
+  router.get('/queue', async (_req, res) => {
+    const [running, pending] = await Promise.all([ctx.queue.running(), ctx.queue.pending()]);
+    sendJson(res, { queue_running: running.map(toTuple), queue_pending: pending.map(toTuple) });
   });
 
-  router.post('/queue', body, (req, res) => {
+  router.post('/queue', body, async (req, res) => {
     const request = jsonObjectBody(req, ctx.limits);
     let changed = 0;
-    if (request.clear) changed += ctx.queue.clearPending();
-    if (request.delete !== undefined) changed += ctx.queue.deletePending(idList(request.delete, 'delete'));
+    if (request.clear) changed += await ctx.queue.clearPending();
+    if (request.delete !== undefined) changed += await ctx.queue.deletePending(idList(request.delete, 'delete'));
     if (changed > 0) ctx.hub.broadcastStatus();
     res.status(200).end();
   });
@@ -56,22 +57,22 @@ export function queueRoutes(ctx: ServerContext): Router {
     res.status(200).end();
   });
 
-  router.get('/history', (req, res) => {
+  router.get('/history', async (req, res) => {
     const page = { maxItems: intQuery(req, 'max_items'), offset: intQuery(req, 'offset') };
-    const entries = ctx.queue.historyJson(page);
+    const entries = await ctx.queue.historyJson(page);
     res.type('application/json; charset=utf-8').send(`{${entries.map(([id, text]) => `${JSON.stringify(id)}:${text}`).join(',')}}`);
   });
 
-  router.get('/history/:prompt_id', (req, res) => {
+  router.get('/history/:prompt_id', async (req, res) => {
     const id = req.params.prompt_id;
-    const entry = ctx.queue.historyEntry(id);
+    const entry = await ctx.queue.historyEntry(id);
     res.type('application/json; charset=utf-8').send(orderedObjectText(entry ? [[id, entry]] : []));
   });
 
-  router.post('/history', body, (req, res) => {
+  router.post('/history', body, async (req, res) => {
     const request = jsonObjectBody(req, ctx.limits);
-    if (request.clear) ctx.queue.clearHistory();
-    if (request.delete !== undefined) ctx.queue.deleteHistory(idList(request.delete, 'delete'));
+    if (request.clear) await ctx.queue.clearHistory();
+    if (request.delete !== undefined) await ctx.queue.deleteHistory(idList(request.delete, 'delete'));
     res.status(200).end();
   });
 
@@ -96,12 +97,12 @@ async function acceptPrompt(ctx: ServerContext, request: Record<string, unknown>
     throw new HttpError(400, validation.error.message, { error: validation.error, node_errors: validation.node_errors });
   }
   const promptId = request.prompt_id === undefined || request.prompt_id === null ? randomUUID() : String(request.prompt_id);
-  if (ctx.queue.contains(promptId)) {
+  if (await ctx.queue.contains(promptId)) {
     throw badRequest(`prompt_id "${promptId}" is already queued or running; choose another id or leave it out.`);
   }
   const extraData = isObject(request.extra_data) ? { ...request.extra_data } : {};
   if (request.client_id !== undefined && request.client_id !== null) extraData.client_id = String(request.client_id);
-  const number = ctx.queue.add({
+  const number = await ctx.queue.add({
     promptId,
     prompt: validation.prompt,
     extraData,
