@@ -2,10 +2,12 @@
 // graph build, session creation and call times, peak RSS. The graph is float32; fp16 checkpoint weights are
 // cast in-graph (folded at load).
 // Usage: node --import tsx bench/unet-step.ts CHECKPOINT [--threads N] [--runs N] [--optimization all|extended|basic|disabled]
+//        [--device cpu|cuda|webgpu|auto] [--sizes 64,256,512]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSession } from '../engine/onnx/index.ts';
+import { createSession, resolveDevice } from '../engine/onnx/index.ts';
+import type { Device } from '../engine/onnx/index.ts';
 import { openCheckpoint, unetModelPath } from '../engine/sd/index.ts';
 import { cpuInfo } from './cpu-info.ts';
 
@@ -18,7 +20,7 @@ function noise(n: number, seed: number): Float32Array {
 
 async function main(): Promise<void> {
   const [path, ...rest] = process.argv.slice(2);
-  if (!path) throw new Error('usage: bench/unet-step.ts CHECKPOINT [--threads N] [--runs N] [--optimization LEVEL]');
+  if (!path) throw new Error('usage: bench/unet-step.ts CHECKPOINT [--threads N] [--runs N] [--optimization LEVEL] [--device D] [--sizes 64,256]');
   const option = (name: string, fallback: string) => {
     const i = rest.indexOf(`--${name}`);
     return i >= 0 ? rest[i + 1] : fallback;
@@ -26,15 +28,21 @@ async function main(): Promise<void> {
   const threads = Number(option('threads', '0'));
   const runs = Number(option('runs', '2'));
   const optimization = option('optimization', 'all');
+  const device = option('device', 'cpu') as Device;
+  // Latent sides to time (pixels / 8); default 64 px and 256 px.
+  const sizes = option('sizes', '64,256').split(',').map(Number);
+  if (!sizes.every((s) => s > 0 && s % 8 === 0)) throw new Error('--sizes takes pixel sizes divisible by 8, e.g. 64,256,512');
   if (!['all', 'extended', 'basic', 'disabled'].includes(optimization)) throw new Error(`--optimization must be all, extended, basic or disabled, got ${optimization}`);
   const cacheDir = mkdtempSync(join(tmpdir(), 'invgraph-bench-'));
   try {
     let t = performance.now();
     const checkpoint = openCheckpoint(path);
-    const modelPath = unetModelPath(cacheDir, checkpoint).path;
+    // GPU providers run the float16 graph, as the engine does (engine/sd/runtime.ts).
+    const compute = resolveDevice(device) === 'cpu' ? 'float32' : 'float16';
+    const modelPath = unetModelPath(cacheDir, checkpoint, { compute }).path;
     const buildS = seconds(t);
     t = performance.now();
-    const session = await createSession(modelPath, { device: 'cpu', threads, optimization: optimization as 'all' });
+    const session = await createSession(modelPath, { device, threads, optimization: optimization as 'all' });
     const sessionS = seconds(t);
     const ctx = checkpoint.config.unet.crossAttentionDim;
     const call = async (latent: number): Promise<number[]> => {
@@ -50,18 +58,17 @@ async function main(): Promise<void> {
       }
       return times;
     };
-    const small = await call(8);
-    const large = await call(32);
+    const timings: Record<string, number[]> = {};
+    for (const px of sizes) timings[`${px}px`] = await call(px / 8);
     await session.release();
     console.log(JSON.stringify({
     cpu: cpuInfo(),
       build_s: buildS,
       session_create_s: sessionS,
-      // The last run of each size (the first includes one-off allocations); all runs in *_runs.
-      unet_call_s_64px: small[small.length - 1],
-      unet_call_s_256px: large[large.length - 1],
-      unet_call_s_64px_runs: small,
-      unet_call_s_256px_runs: large,
+      compute,
+      // Per size: the last run (the first includes one-off allocations), and all runs.
+      unet_call_s: Object.fromEntries(Object.entries(timings).map(([k, t]) => [k, t[t.length - 1]])),
+      unet_call_s_runs: timings,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       threads: threads || 'onnxruntime default',
       optimization,

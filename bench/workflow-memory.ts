@@ -6,8 +6,8 @@
 // Make the models: node --import tsx models/generate-random-checkpoint.ts --size full --dtype fp16 --out CKPT
 //                  node --import tsx models/generate-random-checkpoint.ts --size full --dtype fp16 --kind controlnet --out CN
 // Usage: node --import tsx bench/workflow-memory.ts CKPT CN [--size 512] [--steps 2] [--workflows txt2img,inv-adapter-controlnet]
-//        [--memory-budget GB]
-import { spawn } from 'node:child_process';
+//        [--memory-budget GB] [--device cpu|cuda|webgpu|auto] (peak GPU memory too, where nvidia-smi answers)
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
     steps: { type: 'string', default: '2' },
     workflows: { type: 'string', default: 'txt2img,inv-adapter-controlnet' },
     'memory-budget': { type: 'string' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 if (positionals.length !== 2) throw new Error('usage: bench/workflow-memory.ts CHECKPOINT CONTROLNET [--size N] [--steps N] [--workflows a,b] [--memory-budget GB]');
@@ -46,6 +47,18 @@ function treeRss(pid: number): number {
   return total;
 }
 
+/** GPU memory in use (MB, all GPUs), from nvidia-smi; 0 when it cannot be read. */
+function gpuMemoryMb(): number {
+  try {
+    return execFileSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 2000 })
+      .trim().split('\n').reduce((sum, line) => sum + Number(line), 0);
+  } catch {
+    return 0;
+  }
+}
+
+const HAS_NVIDIA_SMI = (() => { try { execFileSync('nvidia-smi', ['-L'], { stdio: 'ignore', timeout: 5000 }); return true; } catch { return false; } })();
+
 /** The per-workflow --set values that make it run at `size` with the full-size models. */
 function sets(workflow: string, ckptName: string, cnName: string): string[] {
   const api = JSON.parse(readFileSync(join(ROOT, 'workflows', `${workflow}.api.json`), 'utf8')) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
@@ -65,27 +78,30 @@ function sets(workflow: string, ckptName: string, cnName: string): string[] {
   return out;
 }
 
-interface Run { peak_rss_mb: number; total_s: number; timings: unknown; model_loads: { name: string; seconds: number }[]; exit: number }
+interface Run { peak_rss_mb: number; peak_gpu_memory_mb: number | null; total_s: number; timings: unknown; model_loads: { name: string; seconds: number }[]; exit: number }
 
 function runOnce(workflow: string, home: string, cacheDir: string): Promise<Run> {
   const args = [join(ROOT, 'bin', 'invgraph.mjs'), 'run', join(ROOT, 'workflows', `${workflow}.json`), '--json',
-    '--models', join(home, 'models'), '--input', join(home, 'input'), '--out', join(home, 'output'), '--device', 'cpu',
+    '--models', join(home, 'models'), '--input', join(home, 'input'), '--out', join(home, 'output'), '--device', values.device!,
     ...(values['memory-budget'] ? ['--memory-budget', values['memory-budget']] : []),
     ...sets(workflow, basename(checkpoint), basename(controlnet))];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: home, env: { ...process.env, INVGRAPH_CACHE_DIR: cacheDir } });
   let peak = 0;
+  let gpuPeak = 0;
   const sampler = setInterval(() => { peak = Math.max(peak, treeRss(child.pid!)); }, 50);
+  const gpuSampler = HAS_NVIDIA_SMI ? setInterval(() => { gpuPeak = Math.max(gpuPeak, gpuMemoryMb()); }, 250) : null;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
   return new Promise((done) => child.on('close', (code) => {
     clearInterval(sampler);
+    if (gpuSampler) clearInterval(gpuSampler);
     const loads = [...stderr.matchAll(/(\w[\w-]*) loaded on \w+ in ([\d.]+) s/g)].map((m) => ({ name: m[1], seconds: Number(m[2]) }));
     let timings: unknown = null;
     try { timings = JSON.parse(stdout.trim().split('\n').pop() ?? '').timings; } catch { process.stderr.write(stderr); }
-    done({ peak_rss_mb: Math.round(peak / 2 ** 20), total_s: Number(((performance.now() - started) / 1000).toFixed(1)), timings, model_loads: loads, exit: code ?? -1 });
+    done({ peak_rss_mb: Math.round(peak / 2 ** 20), peak_gpu_memory_mb: HAS_NVIDIA_SMI ? gpuPeak : null, total_s: Number(((performance.now() - started) / 1000).toFixed(1)), timings, model_loads: loads, exit: code ?? -1 });
   }));
 }
 
@@ -106,7 +122,7 @@ try {
     const warm = await runOnce(workflow, home, cacheDir);
     results[workflow] = { cold, warm };
   }
-  console.log(JSON.stringify({ cpu: cpuInfo(), checkpoint, controlnet, size, steps, memory_budget_gb: values['memory-budget'] ?? 'default (a quarter of RAM)', results }, null, 1));
+  console.log(JSON.stringify({ cpu: cpuInfo(), device: values.device, checkpoint, controlnet, size, steps, memory_budget_gb: values['memory-budget'] ?? 'default (a quarter of RAM)', results }, null, 1));
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

@@ -9,7 +9,7 @@ import { fileStamp } from './safetensors.ts';
 import { saveModel, MODEL_FILE } from './model-file.ts';
 
 /** Bump when the builder's output for the same network code changes (op lowering, encoding). */
-export const BUILDER_VERSION = 'onnx-builder-1';
+export const BUILDER_VERSION = 'onnx-builder-2';
 
 /**
  * Identity of a checkpoint file (choice): sha256 of its header bytes + file size + mtime + real path.

@@ -13,7 +13,7 @@ export { conv2d, linear, groupNorm, layerNorm, embedding, silu, gelu, quickGelu,
 export type { ConvOptions, AttentionOptions } from './ops-nn.ts';
 export { saveModel, MODEL_FILE } from './model-file.ts';
 export type { Device, ResolvedDevice, SessionSettings, Feed, ModelSession } from './session.ts';
-export { createSession, SessionCache, DeviceError, cudaLibraryPresent } from './session.ts';
+export { createSession, SessionCache, DeviceError, cudaLibraryPresent, resolveDevice, describeDevice } from './session.ts';
 export type { SafetensorsFile, TensorInfo, StDType, TensorToWrite } from './safetensors.ts';
 export { openSafetensors, writeSafetensors, safetensorsSource, weightRef, fileStamp, SafetensorsError } from './safetensors.ts';
 export type { GraphKey } from './graph-cache.ts';

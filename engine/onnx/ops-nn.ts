@@ -81,19 +81,22 @@ export function groupNorm(m: Module, x: Value, options: NormOptions & { groups: 
   const beta = m.param('bias');
   expectWeight(node, gamma, [c]);
   expectWeight(node, beta, [c]);
+  // Statistics in float32 even in a float16 graph: a group of 512² × 40 values overflows fp16 sums.
+  const stats = x.dtype === 'float32' ? x : g.cast(x, 'float32');
   const grouped = g.addNode({
-    opType: 'Reshape', inputs: [x, int64Const(g, [0, options.groups, -1])],
-    outputs: [{ shape: [x.shape[0], options.groups, divDim(product(x.shape.slice(1)), options.groups)], dtype: x.dtype }],
+    opType: 'Reshape', inputs: [stats, int64Const(g, [0, options.groups, -1])],
+    outputs: [{ shape: [x.shape[0], options.groups, divDim(product(x.shape.slice(1)), options.groups)], dtype: 'float32' }],
     scope: m.scope,
   })[0];
-  const ones = floatConst(g, new Array<number>(options.groups).fill(1), [options.groups]);
-  const zeros = floatConst(g, new Array<number>(options.groups).fill(0), [options.groups]);
+  const ones = floatConst(g, new Array<number>(options.groups).fill(1), [options.groups], 'float32');
+  const zeros = floatConst(g, new Array<number>(options.groups).fill(0), [options.groups], 'float32');
   const normed = g.addNode({
     opType: 'InstanceNormalization', inputs: [grouped, ones, zeros], attributes: { epsilon: { float: options.eps } },
-    outputs: [{ shape: grouped.shape, dtype: x.dtype }], scope: m.scope,
+    outputs: [{ shape: grouped.shape, dtype: 'float32' }], scope: m.scope,
   })[0];
   const shapeOfX = g.addNode({ opType: 'Shape', inputs: [x], outputs: [{ shape: [x.shape.length], dtype: 'int64' }], scope: m.scope })[0];
-  const back = g.addNode({ opType: 'Reshape', inputs: [normed, shapeOfX], outputs: [{ shape: x.shape, dtype: x.dtype }], scope: m.scope })[0];
+  const backF32 = g.addNode({ opType: 'Reshape', inputs: [normed, shapeOfX], outputs: [{ shape: x.shape, dtype: 'float32' }], scope: m.scope })[0];
+  const back = x.dtype === 'float32' ? backF32 : g.cast(backF32, x.dtype);
   const affineShape = [c, ...x.shape.slice(2).map(() => 1)];
   return add(mul(back, reshape(gamma, affineShape)), reshape(beta, affineShape));
 }

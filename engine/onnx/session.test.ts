@@ -35,3 +35,12 @@ test('auto runs (on CPU when CUDA is absent); the cache hands out one session pe
 test('a missing model file is named', async () => {
   await assert.rejects(createSession('/nonexistent/model.onnx'), /model file \/nonexistent\/model.onnx does not exist/);
 });
+
+test('--device auto on a machine without a GPU provider says in one line that it chose the CPU, and why', async () => {
+  const { describeDevice, cudaLibraryPresent } = await import('./session.ts');
+  if (cudaLibraryPresent()) return assert.equal(describeDevice('auto'), 'device auto → cuda');
+  const line = describeDevice('auto');
+  assert.match(line, /^device auto → cpu: no GPU provider is installed \(.*libonnxruntime_providers_cuda\.so is missing/);
+  assert.ok(!line.includes('\n'));
+  assert.equal(describeDevice('cpu'), 'device cpu');
+});

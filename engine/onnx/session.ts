@@ -127,8 +127,16 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
 }
 
 /** 'auto' → CUDA when its library is present, else CPU. */
-function resolveDevice(wanted: Device): ResolvedDevice {
+export function resolveDevice(wanted: Device): ResolvedDevice {
   return wanted === 'auto' ? (cudaLibraryPresent() ? 'cuda' : 'cpu') : wanted;
+}
+
+/** One line saying which device `wanted` runs on, and why when 'auto' chose the CPU. */
+export function describeDevice(wanted: Device): string {
+  const device = resolveDevice(wanted);
+  if (wanted !== 'auto') return `device ${device}`;
+  if (device === 'cpu') return `device auto → cpu: no GPU provider is installed (${join(bindingFolder(), 'libonnxruntime_providers_cuda.so')} is missing; README "GPU (CUDA) setup"; --device webgpu uses the bundled WebGPU provider)`;
+  return `device auto → ${device}`;
 }
 
 /** Weight bytes a session of this model will hold: its optimised weights file, else the built graph's own count (0 if unknown). */

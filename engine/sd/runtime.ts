@@ -1,8 +1,8 @@
 // The long-lived SD service of one process (the executor's worker): opened checkpoints, built graphs
 // (on-disk cache) and reusable onnxruntime sessions, so a second prompt pays for nothing it already has.
 import { statSync } from 'node:fs';
-import { SessionCache } from '../onnx/index.ts';
-import type { Device, ModelSession } from '../onnx/index.ts';
+import { SessionCache, resolveDevice, describeDevice } from '../onnx/index.ts';
+import type { ComputeType, Device, ModelSession } from '../onnx/index.ts';
 import { openCheckpoint } from './checkpoint.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { sdModelPath } from './graph-models.ts';
@@ -26,6 +26,7 @@ export type RuntimeLog = (message: string) => void;
 export class SdRuntime {
   private readonly sessions: SessionCache;
   private readonly checkpoints = new Map<string, { stamp: string; checkpoint: Checkpoint }>();
+  private deviceLogged = false;
 
   constructor(readonly options: SdRuntimeOptions) {
     this.sessions = new SessionCache({ device: options.device ?? 'auto', threads: options.threads ?? 0 }, options.memoryBudgetBytes);
@@ -42,14 +43,25 @@ export class SdRuntime {
     return checkpoint;
   }
 
-  /** Session for a CLIP / VAE graph of the checkpoint (built and cached on first use). */
-  networkSession(checkpoint: Checkpoint, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
-    return this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, graph), log);
+  /**
+   * The activation type of the graphs this runtime builds: float32 on the CPU (onnxruntime computes fp16 there
+   * in fp32 anyway), float16 on GPU providers. The VAE stays float32 everywhere: SD1.5's VAE overflows in fp16
+   * (diffusers' force_upcast), and it runs once per image.
+   */
+  get compute(): ComputeType {
+    return resolveDevice(this.options.device ?? 'auto') === 'cpu' ? 'float32' : 'float16';
   }
 
-  /** Session for a UNet variant (plain, recorded features, EAA, ControlNet). */
+  /** Session for a CLIP / VAE graph of the checkpoint (built and cached on first use). */
+  networkSession(checkpoint: Checkpoint, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
+    const withCompute: SdGraph = graph.kind === 'clip-text' ? { ...graph, options: { compute: this.compute, ...graph.options } } : graph;
+    return this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+  }
+
+  /** Session for a UNet variant (plain, recorded features, EAA, ControlNet), in this runtime's compute type. */
   unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
-    return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, variant), log);
+    const withCompute: UnetVariant = { compute: this.compute, ...variant };
+    return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
   }
 
   private async sessionFor(name: string, modelPath: () => { path: string; built: boolean }, log?: RuntimeLog): Promise<ModelSession> {
@@ -57,6 +69,10 @@ export class SdRuntime {
     const { path, built } = modelPath();
     if (built) log?.(`built ${name} graph in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     if (this.sessions.has(path)) return this.sessions.get(path);
+    if (!this.deviceLogged) {
+      this.deviceLogged = true;
+      log?.(describeDevice(this.options.device ?? 'auto'));
+    }
     // First use in this process: onnxruntime loads and optimises the weights (seconds for a full model).
     log?.(`loading ${name} into onnxruntime ...`);
     const loading = performance.now();
