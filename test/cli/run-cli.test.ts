@@ -132,11 +132,12 @@ test('Ctrl+C interrupts a long sampling run: exit code 130, nothing saved', asyn
       stderr += String(chunk);
       if (/KSampler \d+\/5000/.test(stderr)) resolve();
     }));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     await sampling;
     const sentAt = Date.now();
     child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
+    const end = await exited;
+    assert.equal(end.code, 130, `exit code ${end.code}, signal ${end.signal}; stderr ends:\n${stderr.slice(-3000)}`);
     assert.ok(Date.now() - sentAt < 10_000, 'stopped within a few steps');
     assert.match(stderr, /"type": "interrupted"|execution_interrupted|interrupted/);
     assert.deepEqual(readdirSync(ws.out).filter((f) => f.endsWith('.png')), []);
