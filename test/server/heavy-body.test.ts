@@ -55,3 +55,19 @@ test('default body limits: a prompt at the limit is read while websockets stay s
     await server.close();
   }
 });
+
+test('a validation error that carries big integers (a SEED input\'s max) answers JSON, never an HTML stack trace', async () => {
+  const server = await startTestServer();
+  try {
+    for (const seed of ['-1', '18446744073709551616', '"abc"']) {
+      const prompt = JSON.stringify(workPrompt()).replace('"class_type":"FakeNumber","inputs":{', `"class_type":"FakeNumber","inputs":{"seed":${seed},`);
+      const res = await post(server.url, Buffer.from(`{"prompt": ${prompt}}`));
+      assert.equal(res.status, 400, res.text);
+      assert.doesNotMatch(res.text, /<html|node_modules|\/work\//i);
+      assert.match(res.text, /18446744073709551615/, 'the max is written exactly');
+      assert.equal(JSON.parse(res.text).error.type, 'prompt_outputs_failed_validation');
+    }
+  } finally {
+    await server.close();
+  }
+});
