@@ -53,6 +53,20 @@ test('runs an API-format LoadImage → ImageScale → SaveImage workflow and pri
   }
 });
 
+test('--set with a mistyped input name fails and names the input it most likely meant', async () => {
+  const ws = workspace();
+  try {
+    await writePortrait(join(ws.input, 'portrait.png'));
+    const run = invgraph(['run', RESIZE, '--input', ws.input, '--out', ws.out, '--set', '2.widht=64'], ws.dir);
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stderr.slice(run.stderr.indexOf('{')));
+    assert.match(report.error.message, /--set 2\.widht: ImageScale has no input "widht" \(did you mean "width"\?\)/);
+    assert.deepEqual(readdirSync(ws.out).length, 0);
+  } finally {
+    ws.cleanup();
+  }
+});
+
 test('a workflow with a missing input fails with the structured error and writes nothing', async () => {
   const ws = workspace();
   try {

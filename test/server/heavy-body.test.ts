@@ -71,3 +71,19 @@ test('a validation error that carries big integers (a SEED input\'s max) answers
     await server.close();
   }
 });
+
+test('a prompt setting an input its node does not have is accepted (as ComfyUI does) with a warning naming it', async () => {
+  const server = await startTestServer();
+  try {
+    const prompt = workPrompt();
+    (prompt['2'].inputs as Record<string, unknown>).stepz = 5;
+    const res = await post(server.url, Buffer.from(JSON.stringify({ prompt })));
+    assert.equal(res.status, 200, res.text);
+    const body = JSON.parse(res.text);
+    assert.deepEqual(body.warnings, ['node 2 (FakeWork) has no input "stepz" (did you mean "steps"?); it is ignored']);
+    const clean = JSON.parse((await post(server.url, Buffer.from(JSON.stringify({ prompt: workPrompt() })))).text);
+    assert.equal(clean.warnings, undefined);
+  } finally {
+    await server.close();
+  }
+});
