@@ -4,7 +4,7 @@
 // every client gets the frames of its own prompts only, whichever worker ran them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJson } from '../../engine/graph/index.ts';
 import type { ApiPrompt } from '../../engine/graph/index.ts';
@@ -41,7 +41,10 @@ test('3 workers, 60 prompts from 4 clients, one worker killed -9 mid-run: each p
     // The worker to kill starts alone and takes the first prompt, a long one: it is certainly running
     // that prompt when it dies, however fast or slow this machine runs the others.
     const doomed = await cluster.addWorker();
-    const longId = await queuePrompt(url, workPrompt({ tag: 'p0', value: 0, ms: 12_000, steps: 48 }), 'client-0');
+    // Held until the test releases it (output/release-p0), at most 60 s.
+    const long = workPrompt({ tag: 'p0', value: 0, ms: 60_000, steps: 600 });
+    Object.assign(long['2'].inputs, { until_file: 'release-p0' });
+    const longId = await queuePrompt(url, long, 'client-0');
     owner.set(longId, 0);
     const progressOfLong = () => clients[0].framesOf(longId).filter((f) => f.type === 'progress').length;
     await waitUntil('the first worker runs the long prompt', async () => progressOfLong() >= 1, 60_000);
@@ -52,10 +55,11 @@ test('3 workers, 60 prompts from 4 clients, one worker killed -9 mid-run: each p
       owner.set(await queuePrompt(url, prompt, `client-${c}`), c);
     }
     const historyCount = async () => Object.keys(await getJson(`${url}/history`)).length;
-    // Mid-run: the others are under way (or the long prompt is half done), and the long one is not finished.
-    await waitUntil('10 prompts are done', async () => (await historyCount()) >= 10 || progressOfLong() >= 24, 90_000);
+    // Mid-run: the others are under way and the long one is still held.
+    await waitUntil('10 prompts are done', async () => (await historyCount()) >= 10, 90_000);
     assert.ok(!clients[0].framesOf(longId).some((f) => f.type === 'executing' && f.data.node === null), 'the long prompt is still running');
     await doomed.kill();
+    writeFileSync(join(cluster.server.dirs.output, 'release-p0'), ''); // its rerun elsewhere ends at once
 
     for (const [id, c] of owner) await clients[c].finished(id, 120_000);
     const history = await getJson<Record<string, any>>(`${url}/history`);
