@@ -15,7 +15,7 @@ export { saveModel, MODEL_FILE } from './model-file.ts';
 export type { Device, ResolvedDevice, SessionSettings, Feed, ModelSession } from './session.ts';
 export { createSession, SessionCache, DeviceError, cudaLibraryPresent, resolveDevice, describeDevice } from './session.ts';
 export type { SafetensorsFile, TensorInfo, StDType, TensorToWrite } from './safetensors.ts';
-export { openSafetensors, writeSafetensors, safetensorsSource, weightRef, fileStamp, SafetensorsError } from './safetensors.ts';
+export { openSafetensors, writeSafetensors, safetensorsSource, weightRef, fileStamp, SafetensorsError, tensorFileHandle } from './safetensors.ts';
 export type { GraphKey } from './graph-cache.ts';
 export { cachedModel, checkpointFingerprint, graphFolder, BUILDER_VERSION } from './graph-cache.ts';
 export type { StreamEntry } from './safetensors-stream.ts';

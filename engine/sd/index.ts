@@ -4,6 +4,7 @@
 import './wire-types.ts';
 export type { Checkpoint, OpenOptions } from './checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint.ts';
+export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './torch-file.ts';
 export type { Sd15Config, UnetConfig, VaeConfig, ClipTextConfig, ConfigHints } from './config.ts';
 export { SD15_UNET } from './config.ts';
 export type { ClipTextOptions } from './clip-text.ts';
