@@ -7,6 +7,7 @@ import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
 import { loadTokenizer, WEIGHT_FILE } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
 import { listModels, resolveModel } from './model-files.ts';
+import { VAELoader } from './vae-loader.ts';
 
 export function checkpointsFolder(folders: Folders): string {
   return join(folders.models, 'checkpoints');
@@ -55,4 +56,4 @@ export const CheckpointLoaderSimple = defineNode({
   },
 });
 
-export const loaderNodes = [CheckpointLoaderSimple];
+export const loaderNodes = [CheckpointLoaderSimple, VAELoader];

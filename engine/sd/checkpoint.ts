@@ -27,6 +27,14 @@ export interface Checkpoint {
   fingerprint: string;
 }
 
+/** What the VAE graphs read: a checkpoint, or a VAE file of its own (VAELoader, vae-file.ts). */
+export interface VaeModel {
+  path: string;
+  config: Pick<Sd15Config, 'vae'>;
+  vae: WeightSource;
+  fingerprint: string;
+}
+
 export class CheckpointError extends Error {}
 
 export interface OpenOptions {

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { SessionCache, resolveDevice, describeDevice } from '../onnx/index.ts';
 import type { ComputeType, Device, ModelSession } from '../onnx/index.ts';
 import { openCheckpoint } from './checkpoint.ts';
-import type { Checkpoint } from './checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint.ts';
 import { sdModelPath } from './graph-models.ts';
 import type { SdGraph } from './graph-models.ts';
 import { unetModelPath } from './unet.ts';
@@ -53,7 +53,7 @@ export class SdRuntime {
   }
 
   /** Session for a CLIP / VAE graph of the checkpoint (built and cached on first use). */
-  networkSession(checkpoint: Checkpoint, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
+  networkSession(checkpoint: Checkpoint | VaeModel, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
     const withCompute: SdGraph = graph.kind === 'clip-text' ? { ...graph, options: { compute: this.compute, ...graph.options } } : graph;
     return this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, withCompute), log);
   }

@@ -11,8 +11,10 @@ const STORAGE: Record<string, string> = { F32: 'FloatStorage', F16: 'HalfStorage
 export interface TorchTensorToWrite {
   dtype: StDType;
   shape: readonly number[];
-  data: Uint8Array;
+  data: ArrayBufferView;
 }
+
+const bytesOf = (d: ArrayBufferView) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
 /** A small pickle emitter (protocol 2 opcodes, as torch.save uses). */
 export class PickleWriter {
@@ -103,7 +105,7 @@ export function writeTorchZip(path: string, pickle: Uint8Array, storages: Uint8A
 /** Writes tensors as a torch checkpoint (`wrap` = 'state_dict' as Lightning .ckpt files do). */
 export function writeTorchCheckpoint(path: string, tensors: Record<string, TorchTensorToWrite>, wrap?: string, extra?: Record<string, number | string>): void {
   for (const t of Object.values(tensors)) if (!STORAGE[t.dtype]) throw new Error(`writeTorchCheckpoint: no storage type for ${t.dtype}`);
-  writeTorchZip(path, stateDictPickle(tensors, wrap, extra), Object.values(tensors).map((t) => t.data));
+  writeTorchZip(path, stateDictPickle(tensors, wrap, extra), Object.values(tensors).map((t) => bytesOf(t.data)));
 }
 
 /** A safetensors file rewritten as a torch checkpoint with the same tensors. */
