@@ -1,6 +1,6 @@
 // Public surface of engine/onnx: the graph builder and its op vocabulary, safetensors I/O, the graph
 // cache and sessions (the only onnxruntime-node user).
-export type { Value, WeightRef, WeightSource, BuilderOptions, ComputeType } from './graph-builder.ts';
+export type { Value, WeightRef, WeightSource, LowRankBranch, BuilderOptions, ComputeType } from './graph-builder.ts';
 export { GraphBuilder, Module, BuildError } from './graph-builder.ts';
 export type { Dim, Shape } from './dims.ts';
 export { mulDims, divDim, formatShape } from './dims.ts';

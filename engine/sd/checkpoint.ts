@@ -14,6 +14,7 @@ import type { Sd15Config, ConfigHints } from './config.ts';
 import { readLdmYamlHints, readDiffusersHints, readFixtureCheckpointHints } from './config-files.ts';
 import { mappedWeightSource } from './mapped-weights.ts';
 import { openTensorFile } from './torch-file.ts';
+import type { LoraStack } from './lora.ts';
 
 export interface Checkpoint {
   path: string;
@@ -25,6 +26,8 @@ export interface Checkpoint {
   textEncoder: WeightSource;
   /** Identity of the weight files (graph cache key). */
   fingerprint: string;
+  /** LoRAs applied (lora.ts): their branches are in unet / textEncoder, their strengths feed the graphs. */
+  loras?: LoraStack;
 }
 
 /** What the VAE graphs read: a checkpoint, or a VAE file of its own (VAELoader, vae-file.ts). */

@@ -129,14 +129,16 @@ export function isTorchZip(path: string): boolean {
  * file's problems are thrown as `errorType` (the caller's error class, e.g. CheckpointError).
  */
 export function openTensorFile(path: string, errorType: new (message: string) => Error = TorchFileError): SafetensorsFile {
-  const head = firstBytes(path, 2);
+  const head = firstBytes(path, 4);
   try {
-    if (head.toString('latin1') === 'PK') return openTorchTensors(path);
+    if (head.subarray(0, 2).toString('latin1') === 'PK') return openTorchTensors(path);
   } catch (err) {
     if (err instanceof TorchFileError) throw new errorType(err.message);
     throw err;
   }
-  if (head[0] === 0x80) {
+  // torch's legacy format starts with its pickled magic number: PROTO 2, LONG1 of 10 bytes. (That is also no
+  // safetensors header length: 0x0a8a0280 bytes is over the format's limit.)
+  if (head.equals(Buffer.from([0x80, 0x02, 0x8a, 0x0a]))) {
     throw new errorType(`${path} is in PyTorch's legacy (pre-1.6, non-zip) format, which invgraph does not read; re-save it with a recent torch or convert it to .safetensors`);
   }
   return openSafetensors(path);
