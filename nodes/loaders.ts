@@ -8,6 +8,7 @@ import { loadTokenizer, WEIGHT_FILE } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
 import { listModels, resolveModel } from './model-files.ts';
 import { VAELoader } from './vae-loader.ts';
+import { loraNodes } from './lora-loader.ts';
 
 export function checkpointsFolder(folders: Folders): string {
   return join(folders.models, 'checkpoints');
@@ -56,4 +57,4 @@ export const CheckpointLoaderSimple = defineNode({
   },
 });
 
-export const loaderNodes = [CheckpointLoaderSimple, VAELoader];
+export const loaderNodes = [CheckpointLoaderSimple, VAELoader, ...loraNodes];

@@ -5,6 +5,8 @@ import './wire-types.ts';
 export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint.ts';
 export { openVaeFile, VaeFileError } from './vae-file.ts';
+export type { LoraFile, LoraStack, AppliedLora } from './lora.ts';
+export { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora.ts';
 export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './torch-file.ts';
 export type { Sd15Config, UnetConfig, VaeConfig, ClipTextConfig, ConfigHints } from './config.ts';
 export { SD15_UNET } from './config.ts';
