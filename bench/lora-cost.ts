@@ -47,19 +47,16 @@ function loraTargets(checkpoint: Checkpoint): string[] {
   return out;
 }
 
-async function timeCalls(session: ModelSession, ctx: number, extra: Record<string, { dims: number[]; data: Float32Array }> = {}): Promise<number[]> {
-  const times: number[] = [];
-  for (let r = -1; r < runs; r++) { // r = -1: warm-up (first-call allocations), not counted
-    const start = performance.now();
-    await session.run({
-      sample: { dims: [1, 4, latent, latent], data: noise(4 * latent * latent, r + 1) },
-      timestep: { dims: [1], data: Float32Array.of(981) },
-      encoder_hidden_states: { dims: [1, 77, ctx], data: noise(77 * ctx, r + 7) },
-      ...extra,
-    });
-    if (r >= 0) times.push(seconds(start));
-  }
-  return times;
+/** Seconds for one UNet call (batch 1). */
+async function timeCall(session: ModelSession, ctx: number, extra: Record<string, { dims: number[]; data: Float32Array }> = {}): Promise<number> {
+  const start = performance.now();
+  await session.run({
+    sample: { dims: [1, 4, latent, latent], data: noise(4 * latent * latent, 1) },
+    timestep: { dims: [1], data: Float32Array.of(981) },
+    encoder_hidden_states: { dims: [1, 77, ctx], data: noise(77 * ctx, 7) },
+    ...extra,
+  });
+  return seconds(start);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -85,28 +82,34 @@ try {
   writeSafetensors(join(dir, 'lora.safetensors'), tensors);
   const lora = openLora(join(dir, 'lora.safetensors'), base);
 
-  // Plain UNet.
+  // Plain UNet and the LoRA graph (one graph for every strength), both loaded; calls alternate between them so
+  // that load from other processes on a shared machine falls on both alike.
   let t = performance.now();
   const plainPath = unetModelPath(dir, base, { compute: 'float32' }).path;
   const plainBuild = seconds(t);
   t = performance.now();
-  let session = await createSession(plainPath, { device: 'cpu', threads });
+  const plain = await createSession(plainPath, { device: 'cpu', threads });
   const plainLoad = seconds(t);
-  const plainCalls = await timeCalls(session, ctx);
-  await session.release();
-
-  // LoRA branches: one graph for every strength.
   const withLora = (strength: number) => loraCheckpoint({ base, unet: [{ lora, strength }], textEncoder: [] });
   t = performance.now();
   const loraPath = unetModelPath(dir, withLora(1), { compute: 'float32' }).path;
   const loraBuild = seconds(t);
   t = performance.now();
-  session = await createSession(loraPath, { device: 'cpu', threads });
+  const branched = await createSession(loraPath, { device: 'cpu', threads });
   const loraLoad = seconds(t);
-  const loraCalls = await timeCalls(session, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(1) } });
   const rebuilt = unetModelPath(dir, withLora(0.35), { compute: 'float32' }).built;
-  const otherStrength = await timeCalls(session, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(0.35) } });
-  await session.release();
+  const plainCalls: number[] = [];
+  const loraCalls: number[] = [];
+  const otherStrength: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const keep = r > 0; // the first round warms up (first-call allocations)
+    const p = await timeCall(plain, ctx);
+    const l = await timeCall(branched, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(1) } });
+    const o = await timeCall(branched, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(0.35) } });
+    if (keep) { plainCalls.push(p); loraCalls.push(l); otherStrength.push(o); }
+  }
+  await plain.release();
+  await branched.release();
 
   // The alternative: patched weights per strength, computed in JS (one pass over every LoRA'd weight).
   t = performance.now();

@@ -40,9 +40,10 @@ function lowRankDelta(m: Module, x: Value, layer: (branch: Module, input: Value,
       const source: WeightSource = { has: (n) => n.endsWith('.weight'), weight: () => m.source.weight(weight) };
       return new Module(g, source, `${m.path}.lora${i}_${weight === b.down ? 'down' : 'up'}`, m.namePrefix);
     };
-    const h = layer(part(b.up), layer(part(b.down), x, true), false);
+    // The strength scales the rank-wide activation (r channels), not the layer-wide output.
     const s = mul(slice(strengths, 0, b.slot, b.slot + 1), floatConst(g, [b.scale], [1], strengths.dtype));
-    const scaled = mul(h, s);
+    const low = layer(part(b.down), x, true);
+    const scaled = layer(part(b.up), mul(low, s), false);
     total = total ? add(total, scaled) : scaled;
   }
   return total;
