@@ -71,3 +71,22 @@ test('LoraLoader lists models/loras, passes strength 0 through, stacks, and the 
     await sd.release();
   }
 });
+
+test('a LoRA with layers for one network only leaves the other network as it is', async () => {
+  const t = await createTestContext();
+  try {
+    await mkdir(join(t.folders.models, 'loras'), { recursive: true });
+    writeSafetensors(join(t.folders.models, 'loras', 'te-only.safetensors'), {
+      [`${TE}.lora_down.weight`]: { dtype: 'F32', shape: [4, 32], data: noise(128, 1) }, [`${TE}.lora_up.weight`]: { dtype: 'F32', shape: [32, 4], data: noise(128, 2) },
+    });
+    const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
+    const model: SdModel = { checkpoint };
+    const clip: SdClip = { checkpoint, tokenizer: await loadTokenizer({}), stopAtLayer: -1 };
+    const [m, c] = (LoraLoader.run({ model, clip, lora_name: 'te-only.safetensors', strength_model: 1, strength_clip: 1 }, t.ctx) as { outputs: [SdModel, SdClip] }).outputs;
+    assert.equal(m, model);
+    assert.deepEqual(c.checkpoint.loras!.textEncoder.map((a) => a.strength), [1]);
+    assert.equal((LoraLoaderModelOnly.run({ model, lora_name: 'te-only.safetensors', strength_model: 1 }, t.ctx) as { outputs: [SdModel] }).outputs[0], model);
+  } finally {
+    await t.dispose();
+  }
+});

@@ -54,8 +54,9 @@ export const LoraLoader = defineNode({
   run({ model, clip, lora_name, strength_model, strength_clip }, ctx) {
     if (strength_model === 0 && strength_clip === 0) return { outputs: [model, clip] };
     const lora = loadLora(ctx, lora_name, (model.checkpoint.loras?.base ?? model.checkpoint));
-    const newModel = strength_model === 0 ? model : { ...model, checkpoint: stacked(model.checkpoint, 'unet', lora, strength_model) };
-    const newClip = strength_clip === 0 ? clip : { ...clip, checkpoint: stacked(clip.checkpoint, 'textEncoder', lora, strength_clip) };
+    // A LoRA with no layer for one of the networks leaves that one as it is.
+    const newModel = strength_model === 0 || lora.unet.size === 0 ? model : { ...model, checkpoint: stacked(model.checkpoint, 'unet', lora, strength_model) };
+    const newClip = strength_clip === 0 || lora.textEncoder.size === 0 ? clip : { ...clip, checkpoint: stacked(clip.checkpoint, 'textEncoder', lora, strength_clip) };
     return { outputs: [newModel, newClip] };
   },
 });
@@ -76,6 +77,7 @@ export const LoraLoaderModelOnly = defineNode({
   run({ model, lora_name, strength_model }, ctx) {
     if (strength_model === 0) return { outputs: [model] };
     const lora = loadLora(ctx, lora_name, model.checkpoint.loras?.base ?? model.checkpoint);
+    if (lora.unet.size === 0) return { outputs: [model] };
     return { outputs: [{ ...model, checkpoint: stacked(model.checkpoint, 'unet', lora, strength_model) }] };
   },
 });

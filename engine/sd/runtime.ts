@@ -93,7 +93,8 @@ export class SdRuntime {
 
 /** A view of a shared session that feeds the LoRA strengths of one model (the session itself is cached as is). */
 function withLoraStrengths(session: ModelSession, strengths: Float32Array | null): ModelSession {
-  if (!strengths) return session;
+  // A stack whose LoRAs touch no layer of this network builds a graph without the input.
+  if (!strengths || !session.inputNames.includes('lora_strengths')) return session;
   const feed = { dims: [strengths.length], data: strengths };
   return {
     modelPath: session.modelPath, device: session.device, inputNames: session.inputNames, outputNames: session.outputNames, weightBytes: session.weightBytes,
