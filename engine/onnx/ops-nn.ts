@@ -2,7 +2,7 @@
 // embedding), activations and attention. Kernel facts they rely on are in README.md (measured).
 import type { Value, WeightSource } from './graph-builder.ts';
 import { BuildError, Module, shapeError } from './graph-builder.ts';
-import { floatConst, int64Const, mul, add, unary, reshape, transpose, broadcastShape, slice } from './ops-tensor.ts';
+import { floatConst, int64Const, mul, add, unary, reshape, transpose, broadcastShape, slice, concat } from './ops-tensor.ts';
 import { convOutDim, divDim, product } from './dims.ts';
 
 /** Checks a weight's shape; `input` (when given) is the activation it must fit, for the message. */
@@ -161,6 +161,16 @@ export function embedding(m: Module, ids: Value): Value {
   if (w.shape.length !== 2) throw shapeError(`${m.scope}/Gather`, 'embedding weight must be [N,C]', w.shape, ['N', 'C']);
   return ids.graph.addNode({
     opType: 'Gather', inputs: [w, ids], attributes: { axis: 0 }, outputs: [{ shape: [...ids.shape, w.shape[1]], dtype: w.dtype }], scope: m.scope,
+  })[0];
+}
+
+/** embedding() over the weight's rows followed by `extra`'s [E,C] (ids ≥ N pick those: textual inversion). */
+export function embeddingWithExtra(m: Module, ids: Value, extra: Value): Value {
+  const w = m.param('weight');
+  if (w.shape.length !== 2 || extra.shape[1] !== w.shape[1]) throw shapeError(`${m.scope}/Gather`, 'extra rows must be as wide as the embedding', w.shape, extra.shape);
+  const table = concat([w, extra], 0);
+  return ids.graph.addNode({
+    opType: 'Gather', inputs: [table, ids], attributes: { axis: 0 }, outputs: [{ shape: [...ids.shape, w.shape[1]], dtype: w.dtype }], scope: m.scope,
   })[0];
 }
 
