@@ -13,6 +13,7 @@ import type { Checkpoint } from './checkpoint.ts';
 import { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora.ts';
 import { unetModelPath } from './unet.ts';
 import { sdModelPath } from './graph-models.ts';
+import { unetLdmKeys } from './key-map.ts';
 import { FIXTURE_CHECKPOINT, goldens, assertClose, writeFixtureConfigBeside } from './test-fixture.ts';
 import { writeTorchCheckpoint } from './test-torch-file.ts';
 
@@ -33,11 +34,12 @@ const UNET_LAYERS: Layer[] = [
 ];
 const CLIP_LAYER: Layer = { net: 'textEncoder', name: 'text_model.encoder.layers.0.self_attn.q_proj.weight', rank: 4, alpha: 4 };
 
+const ldmKey = (l: Layer) => `lora_unet_${unetLdmKeys(l.name)[0].slice('model.diffusion_model.'.length, -'.weight'.length).replaceAll('.', '_')}`;
 const kohyaKey = (l: Layer) => `${l.net === 'unet' ? 'lora_unet_' : 'lora_te_'}${l.name.replace(/\.weight$/, '').replaceAll('.', '_')}`;
 const peftKey = (l: Layer) => `${l.net === 'unet' ? 'unet.' : 'text_encoder.'}${l.name.replace(/\.weight$/, '')}`;
 
 /** Writes a LoRA for `layers` in kohya or PEFT naming; returns its factors by weight name. */
-function writeLora(path: string, layers: Layer[], style: 'kohya' | 'peft', seed: number, torch = false): Map<string, Factors> {
+function writeLora(path: string, layers: Layer[], style: 'kohya' | 'peft' | 'ldm', seed: number, torch = false): Map<string, Factors> {
   const tensors: Record<string, TensorToWrite> = {};
   const factors = new Map<string, Factors>();
   layers.forEach((l, i) => {
@@ -48,15 +50,16 @@ function writeLora(path: string, layers: Layer[], style: 'kohya' | 'peft', seed:
     const up = noise(out * l.rank, seed + 2 * i + 1).map((x) => x * 0.5);
     const downShape = conv ? [l.rank, inp, kh, kw] : [l.rank, inp];
     const upShape = conv ? [out, l.rank, 1, 1] : [out, l.rank];
-    if (style === 'kohya') {
-      tensors[`${kohyaKey(l)}.lora_down.weight`] = { dtype: 'F32', shape: downShape, data: down };
-      tensors[`${kohyaKey(l)}.lora_up.weight`] = { dtype: 'F32', shape: upShape, data: up };
-      if (l.alpha !== undefined) tensors[`${kohyaKey(l)}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(l.alpha) };
+    if (style !== 'peft') {
+      const key = style === 'ldm' && l.net === 'unet' ? ldmKey(l) : kohyaKey(l);
+      tensors[`${key}.lora_down.weight`] = { dtype: 'F32', shape: downShape, data: down };
+      tensors[`${key}.lora_up.weight`] = { dtype: 'F32', shape: upShape, data: up };
+      if (l.alpha !== undefined) tensors[`${key}.alpha`] = { dtype: 'F32', shape: [], data: Float32Array.of(l.alpha) };
     } else {
       tensors[`${peftKey(l)}.lora_A.weight`] = { dtype: 'F32', shape: downShape, data: down };
       tensors[`${peftKey(l)}.lora_B.weight`] = { dtype: 'F32', shape: upShape, data: up };
     }
-    factors.set(l.name, { down, up, scale: style === 'kohya' && l.alpha !== undefined ? l.alpha / l.rank : 1 });
+    factors.set(l.name, { down, up, scale: style !== 'peft' && l.alpha !== undefined ? l.alpha / l.rank : 1 });
   });
   if (torch) writeTorchCheckpoint(path, Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { ...t, data: t.data as Float32Array }])));
   else writeSafetensors(path, tensors);
@@ -162,13 +165,26 @@ test('stacked LoRAs (kohya .safetensors + PEFT keys in a torch .pt) equal both p
   assertClose(await runClip(stacked), await runClip(expected), 'stacked text encoder');
 });
 
+test('kohya keys in the original LDM layout (lora_unet_input_blocks_…) reach the same layers as diffusers-style ones', async () => {
+  const dir = tempDir();
+  writeLora(join(dir, 'diffusers-names.safetensors'), UNET_LAYERS, 'kohya', 70);
+  writeLora(join(dir, 'ldm-names.safetensors'), UNET_LAYERS, 'ldm', 70);
+  const a = openLora(join(dir, 'diffusers-names.safetensors'), base);
+  const b = openLora(join(dir, 'ldm-names.safetensors'), base);
+  assert.deepEqual(b.unmatched, []);
+  assert.deepEqual([...b.unet.keys()].sort(), [...a.unet.keys()].sort());
+  assert.ok([...b.unet.values()].some((m) => m.key.startsWith('lora_unet_input_blocks_')));
+  const run = (lora: typeof a) => runUnet(loraCheckpoint({ base, unet: [{ lora, strength: 0.9 }], textEncoder: [] }));
+  assert.deepEqual([...await run(b)], [...await run(a)]);
+});
+
 test('files that are not usable LoRAs are refused; keys that match nothing are reported', () => {
   const dir = tempDir();
   const f32 = (shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)) });
   const write = (name: string, tensors: Record<string, TensorToWrite>) => { writeSafetensors(join(dir, name), tensors); return join(dir, name); };
   assert.throws(() => openLora(write('ckpt.safetensors', { 'model.diffusion_model.out.2.weight': f32([2]) }), base), (e: Error) => e instanceof LoraError && /full checkpoint/.test(e.message));
   assert.throws(() => openLora(write('loha.safetensors', { 'lora_unet_x.hada_w1_a': f32([2]) }), base), /LoHa/);
-  assert.throws(() => openLora(write('sdxl.safetensors', { 'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.lora_down.weight': f32([4, 640]), 'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.lora_up.weight': f32([640, 4]) }), base), /matches no weight/);
+  assert.throws(() => openLora(write('sdxl.safetensors', { 'lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q.lora_down.weight': f32([4, 640]), 'lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q.lora_up.weight': f32([640, 4]) }), base), /matches no weight/);
   const q = kohyaKey(UNET_LAYERS[0]);
   assert.throws(() => openLora(write('wide.safetensors', { [`${q}.lora_down.weight`]: f32([4, 640]), [`${q}.lora_up.weight`]: f32([640, 4]) }), base), /do not fit the model's weight \[32,32\]/);
   const partial = openLora(write('partial.safetensors', {

@@ -10,6 +10,7 @@ import type { SafetensorsFile, WeightRef, WeightSource, LowRankBranch } from '..
 import { weightRef } from '../onnx/index.ts';
 import { openTensorFile } from './torch-file.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { unetLdmKeys, LDM_UNET_PREFIX } from './key-map.ts';
 
 export class LoraError extends Error {}
 
@@ -62,12 +63,42 @@ function unflatten(flat: string, exists: (dotted: string) => boolean): string | 
   return search(0, []);
 }
 
+/**
+ * The UNet's LoRA-able layers by their flattened LDM names (`input_blocks_1_1_proj_in` → the diffusers name), for
+ * LoRAs keyed in the original layout (`lora_unet_input_blocks_…`, as ComfyUI's model_lora_keys_unet accepts).
+ */
+function ldmUnetLayers(base: Checkpoint): Map<string, string> {
+  const u = base.config.unet;
+  const names: string[] = ['conv_in', 'conv_out', 'time_embedding.linear_1', 'time_embedding.linear_2'];
+  const resnet = (p: string) => ['conv1', 'conv2', 'time_emb_proj', 'conv_shortcut'].map((x) => `${p}.${x}`);
+  const attention = (p: string) => ['proj_in', 'proj_out', ...Array.from({ length: u.transformerDepth }, (_, t) =>
+    [...['attn1', 'attn2'].flatMap((a) => ['to_q', 'to_k', 'to_v', 'to_out.0'].map((x) => `transformer_blocks.${t}.${a}.${x}`)),
+      `transformer_blocks.${t}.ff.net.0.proj`, `transformer_blocks.${t}.ff.net.2`]).flat()].map((x) => `${p}.${x}`);
+  const levels = u.blockOutChannels.length;
+  for (let i = 0; i < levels; i++) {
+    for (let j = 0; j <= u.layersPerBlock; j++) {
+      if (j < u.layersPerBlock) names.push(...resnet(`down_blocks.${i}.resnets.${j}`), ...attention(`down_blocks.${i}.attentions.${j}`));
+      names.push(...resnet(`up_blocks.${i}.resnets.${j}`), ...attention(`up_blocks.${i}.attentions.${j}`));
+    }
+    names.push(`down_blocks.${i}.downsamplers.0.conv`, `up_blocks.${i}.upsamplers.0.conv`);
+  }
+  names.push(...resnet('mid_block.resnets.0'), ...resnet('mid_block.resnets.1'), ...attention('mid_block.attentions.0'));
+  const out = new Map<string, string>();
+  for (const name of names) {
+    if (!base.unet.has(`${name}.weight`)) continue;
+    for (const ldm of unetLdmKeys(`${name}.weight`)) {
+      out.set(ldm.slice(LDM_UNET_PREFIX.length, -'.weight'.length).replaceAll('.', '_'), name);
+    }
+  }
+  return out;
+}
+
 /** Module key → [network, how to find the weight name] for each known key style; undefined if none. */
-function targetOf(key: string, has: Record<Network, (name: string) => boolean>): [Network, string] | undefined {
+function targetOf(key: string, has: Record<Network, (name: string) => boolean>, ldmLayers: () => Map<string, string>): [Network, string] | undefined {
   const exists = (net: Network) => (name: string) => has[net](`${name}.weight`);
   let m = key.match(/^lora_unet_(.+)$/);
   if (m) {
-    const name = unflatten(m[1], exists('unet'));
+    const name = unflatten(m[1], exists('unet')) ?? ldmLayers().get(m[1]);
     return name ? ['unet', name] : undefined;
   }
   m = key.match(/^lora_te1?_(.+)$/);
@@ -135,9 +166,11 @@ export function openLora(path: string, base: Checkpoint): LoraFile {
     throw what(`has no LoRA tensors (lora_down/lora_up, lora_A/lora_B); it holds e.g. ${others.slice(0, 3).join(', ') || 'no tensors'}`);
   }
   const has = { unet: (n: string) => base.unet.has(n), textEncoder: (n: string) => base.textEncoder.has(n) };
+  let ldm: Map<string, string> | undefined;
+  const ldmLayers = () => (ldm ??= ldmUnetLayers(base));
   const out: LoraFile = { path, fingerprint: checkpointFingerprint(file), unet: new Map(), textEncoder: new Map(), unmatched: [...others] };
   for (const [module, parts] of groups) {
-    const target = parts.down && parts.up ? targetOf(module, has) : undefined;
+    const target = parts.down && parts.up ? targetOf(module, has, ldmLayers) : undefined;
     if (!target) {
       out.unmatched.push(...[parts.down, parts.up, parts.alpha].filter((k): k is string => k !== undefined));
       continue;
