@@ -2,8 +2,13 @@
 // ONNX graph builders with their cached model files, the CLIP tokenizer, and the runtime that turns
 // them into text embeddings, latents and the samplers' ε model.
 import './wire-types.ts';
-export type { Checkpoint, OpenOptions } from './checkpoint.ts';
+export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint.ts';
+export { openVaeFile, VaeFileError } from './vae-file.ts';
+export { readEmbedding, EmbeddingError } from './embeddings.ts';
+export type { LoraFile, LoraStack, AppliedLora } from './lora.ts';
+export { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora.ts';
+export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './torch-file.ts';
 export type { Sd15Config, UnetConfig, VaeConfig, ClipTextConfig, ConfigHints } from './config.ts';
 export { SD15_UNET } from './config.ts';
 export type { ClipTextOptions } from './clip-text.ts';

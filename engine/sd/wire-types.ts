@@ -1,7 +1,7 @@
 // The SD values that travel between nodes (ComfyUI's MODEL, CLIP, VAE, CONDITIONING, LATENT), added to
 // the node-definition WireTypes. Latents are in model space: the VAE latent × scaling factor (0.18215).
 import type { Tensor } from '../tensor/index.ts';
-import type { Checkpoint } from './checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint.ts';
 import type { ClipTokenizer } from './tokenizer.ts';
 import type { Controlnet } from './controlnet-checkpoint.ts';
 import type { ImageBatch } from '../image/index.ts';
@@ -25,7 +25,8 @@ export interface SdClip {
 }
 
 export interface SdVae {
-  checkpoint: Checkpoint;
+  /** The checkpoint's VAE, or a VAE file's (VAELoader). */
+  checkpoint: VaeModel;
 }
 
 /** A loaded ControlNet (ComfyUI's CONTROL_NET): the opened file; graphs are built when sampling. */
