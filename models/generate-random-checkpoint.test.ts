@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openSafetensors, createSession } from '../engine/onnx/index.ts';
-import { openCheckpoint } from '../engine/sd/checkpoint.ts';
-import { unetModelPath } from '../engine/sd/unet.ts';
+import { openCheckpoint } from '../engine/sd/checkpoint/checkpoint.ts';
+import { unetModelPath } from '../engine/sd/unet/unet.ts';
 import { FIXTURE_CHECKPOINT } from '../engine/sd/test-fixture.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
 import { generateCheckpoint, ldmParams, SIZES } from './generate-random-checkpoint.ts';
@@ -52,7 +52,7 @@ test('an fp16 random checkpoint runs through the UNet graph', async () => {
 
 test("a generated tiny ControlNet has the fixture ControlNet's architecture and fits the tiny UNet", async () => {
   const { generateControlnet } = await import('./generate-random-checkpoint.ts');
-  const { openControlnet } = await import('../engine/sd/controlnet-checkpoint.ts');
+  const { openControlnet } = await import('../engine/sd/controlnet/controlnet-checkpoint.ts');
   const out = join(tempDir(), 'net.safetensors');
   generateControlnet({ size: 'tiny', dtype: 'fp16', out, seed: 5 });
   const generated = openControlnet(out);

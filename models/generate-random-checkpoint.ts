@@ -6,9 +6,9 @@
 import { openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SD15_UNET } from '../engine/sd/config.ts';
-import type { UnetConfig, VaeConfig, ClipTextConfig } from '../engine/sd/config.ts';
-import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, LDM_CLIP_PREFIX } from '../engine/sd/key-map.ts';
+import { SD15_UNET } from '../engine/sd/checkpoint/config.ts';
+import type { UnetConfig, VaeConfig, ClipTextConfig } from '../engine/sd/checkpoint/config.ts';
+import { unetLdmKeys, vaeLdmKeys, clipLdmKeys, LDM_CLIP_PREFIX } from '../engine/sd/checkpoint/key-map.ts';
 import { f32ToF16 } from '../engine/onnx/half.ts';
 
 export interface Sizes { unet: UnetConfig; vae: VaeConfig; clip: ClipTextConfig }

@@ -15,7 +15,7 @@ import { SdRuntime, openCheckpoint, percentToSigma } from '../engine/sd/index.ts
 import { computeSigmas } from '../engine/sampling/index.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
 import { KSampler } from './sampling.ts';
-import { safetensorsToTorch } from '../engine/sd/test-torch-file.ts';
+import { safetensorsToTorch } from '../engine/sd/checkpoint/test-torch-file.ts';
 
 const FIXTURE_CONTROLNET = fileURLToPath(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url));
 

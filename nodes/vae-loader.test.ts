@@ -12,8 +12,8 @@ import type { SdVae } from '../engine/sd/index.ts';
 import { openSafetensors } from '../engine/onnx/index.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
 import { FIXTURE_CHECKPOINT } from '../engine/sd/test-fixture.ts';
-import { writeTorchCheckpoint } from '../engine/sd/test-torch-file.ts';
-import type { TorchTensorToWrite } from '../engine/sd/test-torch-file.ts';
+import { writeTorchCheckpoint } from '../engine/sd/checkpoint/test-torch-file.ts';
+import type { TorchTensorToWrite } from '../engine/sd/checkpoint/test-torch-file.ts';
 
 function fixtureVae(perturb: boolean): Record<string, TorchTensorToWrite> {
   const src = openSafetensors(FIXTURE_CHECKPOINT);

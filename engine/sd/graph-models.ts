@@ -2,11 +2,11 @@
 // options (building it on first use), ready for a SessionCache.
 import { cachedModel } from '../onnx/index.ts';
 import type { GraphBuilder } from '../onnx/index.ts';
-import type { Checkpoint, VaeModel } from './checkpoint.ts';
-import { buildClipTextGraph, CLIP_TEXT_GRAPH_VERSION } from './clip-text.ts';
-import type { ClipTextOptions } from './clip-text.ts';
-import { buildVaeEncoderGraph, buildVaeDecoderGraph, VAE_GRAPH_VERSION } from './vae.ts';
-import type { VaeOptions } from './vae.ts';
+import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
+import { buildClipTextGraph, CLIP_TEXT_GRAPH_VERSION } from './clip/clip-text.ts';
+import type { ClipTextOptions } from './clip/clip-text.ts';
+import { buildVaeEncoderGraph, buildVaeDecoderGraph, VAE_GRAPH_VERSION } from './vae/vae.ts';
+import type { VaeOptions } from './vae/vae.ts';
 
 export type SdGraph =
   | { kind: 'clip-text'; options?: ClipTextOptions }

@@ -6,7 +6,7 @@ import type { ImageBatch } from '../image/index.ts';
 import { sigmaFromTimestep } from '../sampling/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
 import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
-import type { UnetVariant } from './unet.ts';
+import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
 import { conditioningEmbeds } from './eps-model.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';

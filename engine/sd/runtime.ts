@@ -3,13 +3,13 @@
 import { statSync } from 'node:fs';
 import { SessionCache, resolveDevice, describeDevice } from '../onnx/index.ts';
 import type { ComputeType, Device, ModelSession } from '../onnx/index.ts';
-import { openCheckpoint } from './checkpoint.ts';
-import type { Checkpoint, VaeModel } from './checkpoint.ts';
+import { openCheckpoint } from './checkpoint/checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import { sdModelPath } from './graph-models.ts';
 import type { SdGraph } from './graph-models.ts';
-import { unetModelPath } from './unet.ts';
-import { loraStrengths } from './lora.ts';
-import type { UnetVariant } from './unet.ts';
+import { unetModelPath } from './unet/unet.ts';
+import { loraStrengths } from './lora/lora.ts';
+import type { UnetVariant } from './unet/unet.ts';
 
 export interface SdRuntimeOptions {
   /** Where built graphs are kept (one folder per checkpoint + variant). */

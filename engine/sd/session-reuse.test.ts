@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { createSession, SessionCache } from '../onnx/index.ts';
 import type { Feed } from '../onnx/index.ts';
 import { tempDir, noise } from '../onnx/test-helpers.ts';
-import { openCheckpoint } from './checkpoint.ts';
-import { unetModelPath } from './unet.ts';
+import { openCheckpoint } from './checkpoint/checkpoint.ts';
+import { unetModelPath } from './unet/unet.ts';
 import { FIXTURE_CHECKPOINT } from './test-fixture.ts';
 
 const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);

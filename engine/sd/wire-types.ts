@@ -1,14 +1,14 @@
 // The SD values that travel between nodes (ComfyUI's MODEL, CLIP, VAE, CONDITIONING, LATENT), added to
 // the node-definition WireTypes. Latents are in model space: the VAE latent × scaling factor (0.18215).
 import type { Tensor } from '../tensor/index.ts';
-import type { Checkpoint, VaeModel } from './checkpoint.ts';
-import type { ClipTokenizer } from './tokenizer.ts';
-import type { Controlnet } from './controlnet-checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
+import type { ClipTokenizer } from './clip/tokenizer.ts';
+import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch } from '../image/index.ts';
-import type { EaaPatch } from './eaa-patch.ts';
-import type { InvAdapter } from './inv-adapter.ts';
-import type { Inversion } from './inv-adapter-pipeline.ts';
-import type { FeatureBank } from './feature-bank.ts';
+import type { EaaPatch } from './inv-adapter/eaa-patch.ts';
+import type { InvAdapter } from './inv-adapter/inv-adapter.ts';
+import type { Inversion } from './inv-adapter/inv-adapter-pipeline.ts';
+import type { FeatureBank } from './inv-adapter/feature-bank.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {

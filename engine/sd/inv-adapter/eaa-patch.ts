@@ -1,0 +1,190 @@
+// EAAInject as a model patch (inv-adapter.md §3–4): a MODEL carrying an adapter, a feature bank and the
+// controls; at sampling time it picks the EAA UNet variant and, per model call, feeds the bank step nearest to
+// the call's timestep and σ per row and side (0 outside [start_at, end_at], for disabled sides and, unless
+// apply_to_uncond, for unconditional rows) — σ = 0 gives the base model's output bitwise.
+import { openSafetensors } from '../../onnx/index.ts';
+import type { SafetensorsFile } from '../../onnx/index.ts';
+import type { ModelCall } from '../../sampling/index.ts';
+import type { Tensor } from '../../tensor/index.ts';
+import { resizeImage, makeImageBatch } from '../../image/index.ts';
+import type { MaskBatch } from '../../image/index.ts';
+import type { SdModel } from '../wire-types.ts';
+import type { UnetVariant } from '../unet/unet.ts';
+import type { GuidedUnet } from '../eps-model.ts';
+import type { InvAdapter } from './inv-adapter.ts';
+import { nearestTimestep, readFeatureStep } from './feature-bank.ts';
+import type { FeatureBank } from './feature-bank.ts';
+import { unetIdentity } from './inv-adapter-weights.ts';
+import { percentToSigma } from '../guided-unet.ts';
+import { transformerBlocks } from '../unet/unet-blocks.ts';
+
+export interface EaaSettings {
+  /** σ of inv-adapter.md §3, 0…2. */
+  weight: number;
+  /** Fractions of the sampling schedule (ComfyUI percent → σ, as ControlNet's start/end). */
+  startAt: number;
+  endAt: number;
+  selfAttention: boolean;
+  crossAttention: boolean;
+  applyToUncond: boolean;
+  /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
+  blockWeights?: readonly number[];
+  /** Where in the generated image the adapter acts (1) or not (0): batch item 0, any size (resized by area
+   *  averaging to each block's token grid). Absent = everywhere. */
+  mask?: MaskBatch;
+}
+
+/** What EAAInject adds to a MODEL (SdModel.eaa). */
+export interface EaaPatch extends EaaSettings {
+  adapter: InvAdapter;
+  features: FeatureBank;
+}
+
+export class EaaPatchError extends Error {}
+
+/** Refuses features that cannot serve this model with this adapter; messages name block and sizes. */
+export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: FeatureBank): void {
+  const identity = unetIdentity(model.checkpoint);
+  if (features.model !== identity) {
+    throw new EaaPatchError(`the DIFFUSION_FEATURES (${features.path}) were recorded with another model (${features.model || 'unknown'}) than this MODEL (${identity}); run DDIMInvert and ExtractDiffusionFeatures with the checkpoint you sample with`);
+  }
+  for (const [block, tokens] of Object.entries(adapter.referenceTokens)) {
+    const recorded = features.blocks.find((b) => b.name === block);
+    if (!recorded) throw new EaaPatchError(`the DIFFUSION_FEATURES have no features for block ${block}, which the adapter ${adapter.label} needs`);
+    if (recorded.tokens !== tokens) {
+      const px = `${features.latentSize[1] * 8}×${features.latentSize[0] * 8}`;
+      throw new EaaPatchError(`block ${block}: the features have ${recorded.tokens} reference tokens (from a ${px} face crop) but the adapter ${adapter.label} expects ${tokens}; crop the face to the adapter's reference size, or set the loader's reference_size to ${features.latentSize[0] * 8}`);
+    }
+  }
+}
+
+/** EAAInject: a new MODEL sharing the weights, with the patch attached. */
+export function injectEaa(model: SdModel, adapter: InvAdapter, features: FeatureBank, settings: EaaSettings): SdModel {
+  if (model.eaa) throw new EaaPatchError('this MODEL already has an EAA patch (EAAInject applied twice); chaining adapters is not supported — connect the checkpoint loader\'s MODEL');
+  if (!(settings.startAt <= settings.endAt)) throw new EaaPatchError(`start_at (${settings.startAt}) must not be after end_at (${settings.endAt})`);
+  const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
+  if (settings.blockWeights && settings.blockWeights.length !== blockCount) {
+    throw new EaaPatchError(`block weights: ${settings.blockWeights.length} values given, this model has ${blockCount} transformer blocks`);
+  }
+  checkEaaInputs(model, adapter, features);
+  return { ...model, eaa: { ...settings, adapter, features } };
+}
+
+type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
+
+export interface EaaUnetPatch {
+  variant: UnetVariant;
+  extraFeeds: (call: ModelCall, rows: number) => Feeds;
+}
+
+/** σ per row for one side of a call. */
+function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pick<ModelCall, 'guidance'>, rows: number): Float32Array {
+  const sigma = new Float32Array(rows);
+  if (!active || !enabled || patch.weight === 0) return sigma;
+  const uncondRows = call.guidance === 'uncond+cond' ? rows / 2 : 0;
+  for (let r = 0; r < rows; r++) sigma[r] = r < uncondRows && !patch.applyToUncond ? 0 : patch.weight;
+  return sigma;
+}
+
+/**
+ * The UNet variant and per-call feeds of a patched MODEL, for prepareGuidedUnet's `patch`; undefined for an
+ * unpatched one. Features of the current bank step are kept between calls (heun makes two calls per step).
+ */
+export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
+  const patch = model.eaa;
+  if (!patch) return undefined;
+  checkEaaInputs(model, patch.adapter, patch.features);
+  const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
+  const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
+  const high = percentToSigma(patch.startAt);
+  const low = percentToSigma(patch.endAt);
+  let file: SafetensorsFile | undefined;
+  let cached: { timestep: number; feeds: Feeds } | undefined;
+  const featureFeeds = (timestep: number): Feeds => {
+    if (cached?.timestep !== timestep) {
+      file ??= openSafetensors(patch.features.path);
+      const step = readFeatureStep(patch.features, timestep, file);
+      const feeds: Feeds = {};
+      for (const [key, tensor] of step) feeds[`eaa.${key}`] = tensor as Tensor;
+      cached = { timestep, feeds };
+    }
+    return cached.feeds;
+  };
+  const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(model.checkpoint.config.unet).map((b) => b.level))) : undefined;
+  return {
+    variant: { eaa: { adapterPath: patch.adapter.path, ...(maskFeeds ? { masked: true } : {}) } },
+    extraFeeds(call, rows) {
+      const active = call.sigma <= high && call.sigma >= low;
+      const sigmaSelf = sigmaRows(patch, patch.selfAttention, active, call, rows);
+      const sigmaCross = sigmaRows(patch, patch.crossAttention, active, call, rows);
+      // Inactive calls still feed a step (the graph needs the inputs); σ = 0 makes them irrelevant.
+      const timestep = active || !cached ? nearestTimestep(patch.features.timesteps, call.timestep) : cached.timestep;
+      return {
+        ...featureFeeds(timestep),
+        'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
+        'eaa.sigma_cross': { dims: [rows], data: sigmaCross },
+        'eaa.block_weights': blockWeights,
+        ...maskFeeds?.(call.dims[2], call.dims[3]),
+      };
+    },
+  };
+}
+
+/** The mask at each level's token grid for a latent of h×w: a level halves the grid, rounding up (stride-2
+ *  convolutions with padding 1); values are area averages of the mask, flattened row-major. */
+function attentionMaskFeeds(mask: MaskBatch, levels: Set<number>): (h: number, w: number) => Feeds {
+  const plane = mask.height * mask.width;
+  const asImage = makeImageBatch(1, mask.height, mask.width);
+  for (let i = 0; i < plane; i++) asImage.data.fill(mask.data[i], i * 3, i * 3 + 3);
+  const byLatent = new Map<string, Feeds>();
+  return (h, w) => {
+    const key = `${h}x${w}`;
+    let feeds = byLatent.get(key);
+    if (!feeds) {
+      feeds = {};
+      let [gridH, gridW] = [h, w];
+      for (let level = 0; level <= Math.max(...levels); level++) {
+        if (levels.has(level)) {
+          const resized = resizeImage(asImage, gridW, gridH, 'area', 'disabled');
+          const tokens = Float32Array.from({ length: gridH * gridW }, (_, i) => resized.data[i * 3]);
+          feeds[`eaa.mask.level${level}`] = { dims: [1, gridH * gridW, 1], data: tokens };
+        }
+        [gridH, gridW] = [Math.ceil(gridH / 2), Math.ceil(gridW / 2)];
+      }
+      byLatent.set(key, feeds);
+    }
+    return feeds;
+  };
+}
+
+const BLOCK_GROUPS = { input: 'down_blocks.', middle: 'mid_block.', output: 'up_blocks.' } as const;
+
+/**
+ * EAAInject's `block_weights` text: empty → undefined (1 everywhere); one number per transformer block in
+ * canonical order ("1, 1, 0.5, …"); or groups "input=…, middle=…, output=…" (down, mid, up blocks; a group
+ * not named keeps 1). Each factor is a finite number ≥ 0.
+ */
+export function parseBlockWeights(text: string, blocks: readonly string[]): number[] | undefined {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) return undefined;
+  const number = (raw: string, what: string): number => {
+    const value = Number(raw);
+    if (raw === '' || !Number.isFinite(value) || value < 0) throw new EaaPatchError(`block_weights: ${what} is "${raw}"; use a number ≥ 0`);
+    return value;
+  };
+  if (parts.every((p) => !p.includes('='))) {
+    if (parts.length !== blocks.length) {
+      throw new EaaPatchError(`block_weights: ${parts.length} numbers given, this model has ${blocks.length} transformer blocks (or write input=…, middle=…, output=…)`);
+    }
+    return parts.map((p, i) => number(p, `the value for block ${i} (${blocks[i]})`));
+  }
+  const weights = blocks.map(() => 1);
+  for (const part of parts) {
+    const [name, raw = ''] = part.split('=').map((x) => x.trim());
+    if (!(name in BLOCK_GROUPS)) throw new EaaPatchError(`block_weights: unknown group "${name}" in "${part}"; use input, middle or output`);
+    const prefix = BLOCK_GROUPS[name as keyof typeof BLOCK_GROUPS];
+    const value = number(raw, `the value of ${name}`);
+    blocks.forEach((b, i) => { if (b.startsWith(prefix)) weights[i] = value; });
+  }
+  return weights;
+}
