@@ -11,11 +11,15 @@ export interface GradCheckInput {
   shape: number[];
   /** Values to start from; default: deterministic noise in [-1, 1). */
   data?: Float32Array;
+  /** A frozen input: fed to the graph but not differentiated (a frozen network weight). */
+  frozen?: boolean;
 }
 
 export interface GradCheckResult {
   /** Per input: analytic directional derivative, finite-difference one, and their relative error. */
   inputs: Array<{ name: string; analytic: number; numeric: number; relError: number }>;
+  /** All non-frozen inputs moved together along one random direction (the whole gradient at once). */
+  joint: { analytic: number; numeric: number; relError: number };
   recordedOps: number;
 }
 
@@ -37,13 +41,14 @@ export async function gradCheck(
 ): Promise<GradCheckResult> {
   const g = new GraphBuilder({ name: 'gradcheck' });
   const t = new Tape(g);
-  const xs = inputs.map((i) => t.param(g.input(i.name, 'float32', i.shape)));
+  const xs = inputs.map((i) => (i.frozen ? g.input(i.name, 'float32', i.shape) : t.param(g.input(i.name, 'float32', i.shape))));
   const y = build(t, xs);
+  const trained = inputs.map((i, k) => ({ i, k })).filter(({ i }) => !i.frozen);
   const yShape = y.shape as number[];
   const seed = g.input('seed', 'float32', yShape);
-  const grads = t.gradients(y, xs, seed);
+  const grads = t.gradients(y, trained.map(({ k }) => xs[k]), seed);
   g.output(y, 'y');
-  grads.forEach((gr, i) => g.output(gr, `grad_${inputs[i].name}`));
+  grads.forEach((gr, j) => g.output(gr, `grad_${trained[j].i.name}`));
   const session = await createSession(saveModel(g, join(dir, 'gradcheck')), { device: 'cpu', threads: 1 });
   try {
     const r = noise(size(yShape), 99);
@@ -61,15 +66,26 @@ export async function gradCheck(
     };
     const at = await session.run(feeds(base));
     const results: GradCheckResult['inputs'] = [];
-    for (let k = 0; k < inputs.length; k++) {
-      const v = noise(base[k].length, 1000 + k);
+    const directions = base.map((b, k) => (inputs[k].frozen ? new Float32Array(b.length) : noise(b.length, 1000 + k)));
+    const move = (sign: number, only?: number) =>
+      base.map((b, m) => (only !== undefined && m !== only ? b : b.map((x, j) => x + sign * h * directions[m][j])));
+    let jointAnalytic = 0;
+    for (const { i, k } of trained) {
+      jointAnalytic += at[`grad_${i.name}`].data.reduce((s, gv, j) => s + gv * directions[k][j], 0);
+    }
+    const jointNumeric = ((await objective(move(1))) - (await objective(move(-1)))) / (2 * h);
+    const joint = {
+      analytic: jointAnalytic, numeric: jointNumeric,
+      relError: Math.abs(jointAnalytic - jointNumeric) / Math.max(Math.abs(jointAnalytic), Math.abs(jointNumeric), 1e-3),
+    };
+    for (const { k } of trained) {
+      const v = directions[k];
       const analytic = at[`grad_${inputs[k].name}`].data.reduce((s, gv, j) => s + gv * v[j], 0);
-      const shifted = (sign: number) => base.map((b, m) => (m === k ? b.map((x, j) => x + sign * h * v[j]) : b));
-      const numeric = ((await objective(shifted(1))) - (await objective(shifted(-1)))) / (2 * h);
+      const numeric = ((await objective(move(1, k))) - (await objective(move(-1, k)))) / (2 * h);
       const relError = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), 1e-3);
       results.push({ name: inputs[k].name, analytic, numeric, relError });
     }
-    return { inputs: results, recordedOps: t.size };
+    return { inputs: results, joint, recordedOps: t.size };
   } finally {
     await session.release();
   }
