@@ -35,9 +35,9 @@ test('training resumes exactly: 5 straight steps == 3 steps, save, load, 2 steps
 
 test('adapter file carries the §5 metadata and keys; a non-state file is refused', () => {
   const path = join(dir, 'adapter.safetensors');
-  saveAdapterFile(path, { 'mid_block.attentions.0.transformer_blocks.0.cross.aggregate.bias': { shape: [4], data: new Float32Array(4) } }, { tokens: 4, referenceSize: 512 });
+  saveAdapterFile(path, { 'mid_block.attentions.0.cross.aggregate.bias': { shape: [4], data: new Float32Array(4) } }, { tokens: 4, referenceSize: 512 });
   const f = openSafetensors(path);
   assert.deepEqual(f.metadata, { format: 'inv-adapter', base: 'sd15', tokens: '4', reference_size: '512' });
-  assert.deepEqual(f.tensors.get('mid_block.attentions.0.transformer_blocks.0.cross.aggregate.bias')?.shape, [4]);
+  assert.deepEqual(f.tensors.get('mid_block.attentions.0.cross.aggregate.bias')?.shape, [4]);
   assert.throws(() => loadTrainingState(path), /not an invgraph adapter training state/);
 });
