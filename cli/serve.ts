@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { NodeRegistry } from '../engine/graph/index.ts';
 import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../engine/queue/index.ts';
 import type { JobQueue } from '../engine/queue/index.ts';
-import { startServer } from '../engine/server/index.ts';
+import { installProcessGuards, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
@@ -192,11 +192,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stderr.write(`invgraph: serving on ${handle.url}\n`);
+  const guards = installProcessGuards((message) => process.stderr.write(`[invgraph] ${message}\n`));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('invgraph: shutting down\n');
   await handle.close();
+  guards.remove();
   return 0;
 }

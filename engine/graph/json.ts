@@ -10,7 +10,13 @@ export class JsonInputError extends Error {
 export interface ParseJsonOptions {
   /** Reject texts longer than this many UTF-8 bytes (default 100 MiB, ComfyUI's upload limit). */
   maxBytes?: number;
+  /** Reject arrays/objects nested deeper than this (default MAX_JSON_DEPTH). */
+  maxDepth?: number;
 }
+
+/** Prompts and workflows nest a handful of levels; a few hundred leaves room for any real
+ *  document while keeping the parser and every later walk (stringify, copy) off the stack limit. */
+export const MAX_JSON_DEPTH = 256;
 
 export const DEFAULT_MAX_JSON_BYTES = 100 * 1024 * 1024;
 
@@ -37,11 +43,33 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
       `JSON text is ${text.length > maxBytes ? 'at least ' : ''}${bytes} bytes, more than the limit of ${maxBytes} bytes; send a smaller document.`,
     );
   }
+  const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
+  if (nestingDepth(text, maxDepth) > maxDepth) {
+    throw new JsonInputError(`JSON text nests arrays/objects more than ${maxDepth} levels deep; flatten the document.`);
+  }
   try {
     return parse(text, null, { parseNumber, onDuplicateKey: ({ newValue }) => newValue });
   } catch (error) {
     throw toJsonInputError(error, text);
   }
+}
+
+/** Deepest bracket nesting outside strings, counting stops once past `stopAbove`. One linear pass. */
+function nestingDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 function toJsonInputError(error: unknown, text: string): JsonInputError {

@@ -2,7 +2,7 @@
 // a JSON body; input errors from other folders map to 400/403; anything else is a bug → 500.
 
 import type { ErrorRequestHandler } from 'express';
-import { JsonInputError, WorkflowError } from '../graph/index.ts';
+import { JsonInputError, WorkflowError, stringifyJson } from '../graph/index.ts';
 import { UnsafePathError } from '../files/index.ts';
 
 export class HttpError extends Error {
@@ -26,6 +26,8 @@ export function toHttp(error: unknown): [number, unknown] {
   if (error instanceof JsonInputError) return [400, { error: error.message }];
   if (error instanceof UnsafePathError) return [400, { error: error.message }];
   if (error instanceof WorkflowError) return [400, { error: error.message, problems: error.problems }];
+  // Only a name the client chose can be too long for the filesystem (/userdata, uploads).
+  if ((error as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG') return [400, { error: 'A file or folder name in the request is too long for the filesystem; use a shorter name.' }];
   const status = httpStatusOf(error);
   if (status !== undefined && status >= 400 && status < 500) {
     // body-parser / raw-body errors (413 too large, 400 aborted, 415 encoding) carry a status.
@@ -48,6 +50,15 @@ export function errorHandler(log: (message: string) => void): ErrorRequestHandle
     }
     const [status, body] = toHttp(error);
     if (status >= 500) log(`${req.method} ${req.path} failed: ${(error as Error)?.stack ?? String(error)}`);
-    res.status(status).json(body);
+    // Our own JSON writer: bodies may echo big-integer inputs (seeds) that JSON.stringify throws on,
+    // and a throw here would reach express's default handler (an HTML page with file paths).
+    let text: string;
+    try {
+      text = stringifyJson(body);
+    } catch (writeError) {
+      log(`${req.method} ${req.path}: error body not writable as JSON: ${String(writeError)}`);
+      text = JSON.stringify({ error: status >= 500 ? 'internal server error; see the server log' : 'bad request' });
+    }
+    res.status(status).type('application/json; charset=utf-8').send(text);
   };
 }

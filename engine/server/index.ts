@@ -6,3 +6,4 @@ export { createInProcessBackend, type InProcessBackendOptions } from './in-proce
 export { COMFYUI_API_VERSION } from './routes/info-routes.ts';
 export { JobRunner, historyEntry, type JobFrames, type PromptRunner } from './job-runner.ts';
 export type { WorkerChannel } from './remote-runner.ts';
+export { installProcessGuards, type ProcessGuards } from './process-guards.ts';

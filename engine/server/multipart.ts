@@ -32,11 +32,15 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
   return new Promise((resolve, reject) => {
     const form: MultipartForm = { fields: {}, files: [] };
     let failed: Error | undefined;
+    let settled = false;
     const fail = (error: Error) => {
       failed ??= error;
       req.unpipe(parser);
       req.resume();
-      reject(failed);
+      if (!settled) {
+        settled = true;
+        reject(failed);
+      }
     };
     let parser: busboy.Busboy;
     try {
@@ -51,6 +55,9 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('file', (field, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // A body that ends inside the file part makes this stream emit 'error'; without a listener
+      // that error would be thrown from an event emitter and take the whole process down.
+      stream.on('error', (error: Error) => fail(badRequest(`Unreadable multipart request: ${error.message}.`)));
       stream.on('limit', () => fail(new HttpError(413, `The uploaded file is larger than the limit of ${limits.maxFileBytes} bytes; send a smaller file or raise --max-upload-mb.`)));
       stream.on('end', () => {
         if (!failed) form.files.push({ field, filename: info.filename ?? '', data: Buffer.concat(chunks) });
@@ -64,8 +71,13 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('fieldsLimit', () => fail(badRequest(`Send at most ${MAX_FIELDS} form fields per upload.`)));
     parser.on('error', (error: Error) => fail(badRequest(`Unreadable multipart request: ${error.message}.`)));
     parser.on('close', () => {
-      if (!failed) resolve(form);
+      if (!failed && !settled) {
+        settled = true;
+        resolve(form);
+      }
     });
+    // A client that hangs up mid-upload: the request stream errors ('aborted'); answer nobody, free the parser.
+    req.on('error', (error: Error) => fail(badRequest(`The upload was cut off: ${error.message}.`)));
     req.pipe(parser);
   });
 }
