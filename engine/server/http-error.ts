@@ -50,14 +50,14 @@ export function errorHandler(log: (message: string) => void): ErrorRequestHandle
     }
     const [status, body] = toHttp(error);
     if (status >= 500) log(`${req.method} ${req.path} failed: ${(error as Error)?.stack ?? String(error)}`);
-    // Our own JSON writer: bodies may echo big-integer inputs (seeds) that JSON.stringify throws on,
-    // and a throw here would reach express's default handler (an HTML page with file paths).
+    // Bodies may hold what the client sent (a bigint seed in node_errors): the lossless writer keeps it,
+    // and if even that fails the answer is still JSON, never express's HTML page with a stack trace.
     let text: string;
     try {
       text = stringifyJson(body);
-    } catch (writeError) {
-      log(`${req.method} ${req.path}: error body not writable as JSON: ${String(writeError)}`);
-      text = JSON.stringify({ error: status >= 500 ? 'internal server error; see the server log' : 'bad request' });
+    } catch (failure) {
+      log(`${req.method} ${req.path}: cannot write the error body: ${(failure as Error).message}`);
+      text = JSON.stringify({ error: status >= 500 ? 'internal server error; see the server log' : 'the request was refused' });
     }
     res.status(status).type('application/json; charset=utf-8').send(text);
   };

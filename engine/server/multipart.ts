@@ -32,15 +32,11 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
   return new Promise((resolve, reject) => {
     const form: MultipartForm = { fields: {}, files: [] };
     let failed: Error | undefined;
-    let settled = false;
     const fail = (error: Error) => {
       failed ??= error;
       req.unpipe(parser);
       req.resume();
-      if (!settled) {
-        settled = true;
-        reject(failed);
-      }
+      reject(failed);
     };
     let parser: busboy.Busboy;
     try {
@@ -55,8 +51,8 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('file', (field, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      // A body that ends inside the file part makes this stream emit 'error'; without a listener
-      // that error would be thrown from an event emitter and take the whole process down.
+      // A body that ends inside a file part errors this stream: without a listener that error would
+      // be thrown as unhandled and take the whole server down.
       stream.on('error', (error: Error) => fail(badRequest(`Unreadable multipart request: ${error.message}.`)));
       stream.on('limit', () => fail(new HttpError(413, `The uploaded file is larger than the limit of ${limits.maxFileBytes} bytes; send a smaller file or raise --max-upload-mb.`)));
       stream.on('end', () => {
@@ -71,12 +67,8 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('fieldsLimit', () => fail(badRequest(`Send at most ${MAX_FIELDS} form fields per upload.`)));
     parser.on('error', (error: Error) => fail(badRequest(`Unreadable multipart request: ${error.message}.`)));
     parser.on('close', () => {
-      if (!failed && !settled) {
-        settled = true;
-        resolve(form);
-      }
+      if (!failed) resolve(form);
     });
-    // A client that hangs up mid-upload: the request stream errors ('aborted'); answer nobody, free the parser.
     req.on('error', (error: Error) => fail(badRequest(`The upload was cut off: ${error.message}.`)));
     req.pipe(parser);
   });
