@@ -5,11 +5,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { NodeRegistry } from '../engine/graph/index.ts';
+import type { NodeRegistry, PromptLimits } from '../engine/graph/index.ts';
 import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../engine/queue/index.ts';
 import type { JobQueue } from '../engine/queue/index.ts';
 import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
-import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
+import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
@@ -39,7 +39,7 @@ export interface ServeOptions {
   queue?: string;
   /** Redis key prefix shared with the workers (default "invgraph"; tests isolate with it). */
   queuePrefix?: string;
-  limits?: Partial<Limits>;
+  limits?: LimitOptions;
   /** Module URL exporting createRegistry() for the worker and validation (tests); default nodes/index.ts. */
   registryModule?: string;
   /** Built editor; default ui/dist of this package. */
@@ -124,7 +124,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--max-upload-mb N] [--max-prompt-mb N]
-                 [--queue redis://HOST:6379]
+                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
@@ -164,6 +164,9 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'history-max': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-prompt-mb': { type: 'string' },
+      'max-image-pixels': { type: 'string' },
+      'max-batch-pixels': { type: 'string' },
+      'max-steps': { type: 'string' },
       queue: { type: 'string' },
     },
   });
@@ -191,8 +194,20 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     limits: {
       ...(uploadMb === undefined ? {} : { maxUploadBytes: uploadMb * 1024 * 1024 }),
       ...(promptMb === undefined ? {} : { maxBodyBytes: promptMb * 1024 * 1024 }),
+      prompt: promptLimits(values),
     },
   };
+}
+
+/** --max-image-pixels / --max-batch-pixels / --max-steps (0 = no limit); unset ones keep the defaults. */
+function promptLimits(values: Record<string, unknown>): Partial<PromptLimits> {
+  const limits: Partial<PromptLimits> = {};
+  const flags = [['max-image-pixels', 'maxImagePixels'], ['max-batch-pixels', 'maxBatchPixels'], ['max-steps', 'maxSteps']] as const;
+  for (const [flag, key] of flags) {
+    const value = optionalInt(values[flag] as string | undefined, `--${flag}`, 0, Number.MAX_SAFE_INTEGER);
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
 }
 
 function optionalInt(text: string | undefined, flag: string, min: number, max: number): number | undefined {

@@ -1,5 +1,5 @@
 // Public surface of engine/server: the ComfyUI-compatible HTTP + websocket server (docs/server.md).
-export { startServer, DEFAULT_LIMITS, type RunningServer, type ServerOptions } from './server.ts';
+export { startServer, DEFAULT_LIMITS, type LimitOptions, type RunningServer, type ServerOptions } from './server.ts';
 export type { BackendJob, ExecutionBackend } from './backend.ts';
 export type { Limits } from './context.ts';
 export { isLoopback } from './security.ts';

@@ -45,3 +45,29 @@ describe('hostile requests get a JSON 4xx', () => {
     }
   });
 });
+
+describe('prompt limits (issue #12 item 3c)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ limits: { prompt: { maxSteps: 5 } } });
+  });
+  after(() => server?.close());
+
+  test('a prompt asking more steps than the server allows is refused at POST /prompt, in ComfyUI\'s shape', async () => {
+    const res = await postJson(`${server.url}/prompt`, { prompt: workPrompt({ steps: 6 }) });
+    const { status, text } = await jsonAnswer(res);
+    assert.equal(status, 400, text);
+    const body = JSON.parse(text) as { error: { type: string }; node_errors: Record<string, { errors: { type: string; message: string }[]; class_type: string }> };
+    assert.equal(body.error.type, 'prompt_outputs_failed_validation');
+    assert.equal(body.node_errors['2'].class_type, 'FakeWork');
+    assert.equal(body.node_errors['2'].errors[0].type, 'value_exceeds_server_limit');
+    assert.match(body.node_errors['2'].errors[0].message, /6 steps is more than this server allows \(5\)/);
+    const queue = (await (await fetch(`${server.url}/queue`)).json()) as { queue_pending: unknown[]; queue_running: unknown[] };
+    assert.equal(queue.queue_pending.length + queue.queue_running.length, 0, 'nothing was queued');
+  });
+
+  test('a prompt at the limit is accepted', async () => {
+    const res = await postJson(`${server.url}/prompt`, { prompt: workPrompt({ steps: 5 }) });
+    assert.equal(res.status, 200, await res.text());
+  });
+});

@@ -37,3 +37,10 @@ test('an exposed bind needs a token (or --insecure-no-auth); an empty token is r
     if (saved !== undefined) process.env.INVGRAPH_AUTH_TOKEN = saved;
   }
 });
+
+test('prompt limits come from --max-image-pixels, --max-batch-pixels and --max-steps (0 = off)', () => {
+  const options = parseServeArgs(['--max-image-pixels', '1048576', '--max-batch-pixels', '0', '--max-steps', '200']);
+  assert.deepEqual(options.limits?.prompt, { maxImagePixels: 1048576, maxBatchPixels: 0, maxSteps: 200 });
+  assert.deepEqual(parseServeArgs([]).limits?.prompt, {});
+  assert.throws(() => parseServeArgs(['--max-steps=-1']), /--max-steps must be an integer/);
+});
