@@ -62,13 +62,13 @@ test('a job the process died under twice goes to history as failed, with the rea
     const first = openSqliteQueue({ file });
     first.add(job('hog'));
     first.add(job('next'));
-    assert.equal(first.take()?.promptId, 'hog');
+    assert.equal((await first.take())?.promptId, 'hog');
     const second = openSqliteQueue({ file });
     assert.deepEqual((await second.pending()).map((j) => j.promptId), ['hog', 'next'], 'one crash: it runs again');
-    assert.equal(second.take()?.promptId, 'hog');
+    assert.equal((await second.take())?.promptId, 'hog');
     const third = openSqliteQueue({ file });
     assert.deepEqual((await third.pending()).map((j) => j.promptId), ['next']);
-    const failed = third.historyEntry('hog')!;
+    const failed = (await third.historyEntry('hog'))!;
     assert.equal(failed.status.status_str, 'error');
     assert.equal(failed.status.completed, false);
     const [kind, data] = failed.status.messages[0] as [string, { exception_type: string; exception_message: string; prompt_id: string }];
@@ -87,12 +87,12 @@ test('an orderly close does not count as a crash', async () => {
     let q = openSqliteQueue({ file });
     q.add(job('long'));
     for (let restart = 0; restart < 4; restart++) {
-      assert.equal(q.take()?.promptId, 'long');
+      assert.equal((await q.take())?.promptId, 'long');
       q.close(); // SIGTERM: the running job stays queued for the next start
       q = openSqliteQueue({ file });
     }
     assert.deepEqual((await q.pending()).map((j) => j.promptId), ['long']);
-    assert.equal(q.historyEntry('long'), undefined);
+    assert.equal(await q.historyEntry('long'), undefined);
     q.close();
   });
 });
