@@ -11,7 +11,7 @@ import type { JobQueue } from '../engine/queue/index.ts';
 import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
+import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -124,7 +124,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--max-upload-mb N] [--max-prompt-mb N]
-                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--queue redis://HOST:6379]
+                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--max-decode-pixels N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
@@ -152,6 +152,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       models: { type: 'string' },
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
+      'max-decode-pixels': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       temp: { type: 'string' },
@@ -172,6 +173,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   applyMemoryBudget(values['memory-budget']);
+  applyMaxDecodePixels(values['max-decode-pixels']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   const promptMb = optionalInt(values['max-prompt-mb'], '--max-prompt-mb', 1, 1024);
   if (values.queue !== undefined) parseRedisUrl(values.queue);

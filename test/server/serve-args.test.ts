@@ -44,3 +44,15 @@ test('prompt limits come from --max-image-pixels, --max-batch-pixels and --max-s
   assert.deepEqual(parseServeArgs([]).limits?.prompt, {});
   assert.throws(() => parseServeArgs(['--max-steps=-1']), /--max-steps must be an integer/);
 });
+
+test('--max-decode-pixels sets the decode limit for the process and its execution threads', () => {
+  const saved = process.env.INVGRAPH_MAX_DECODE_PIXELS;
+  try {
+    parseServeArgs(['--max-decode-pixels', '1000000']);
+    assert.equal(process.env.INVGRAPH_MAX_DECODE_PIXELS, '1000000');
+    assert.throws(() => parseServeArgs(['--max-decode-pixels', 'lots']), /--max-decode-pixels must be a positive integer, got "lots"/);
+  } finally {
+    if (saved === undefined) delete process.env.INVGRAPH_MAX_DECODE_PIXELS;
+    else process.env.INVGRAPH_MAX_DECODE_PIXELS = saved;
+  }
+});
