@@ -153,6 +153,8 @@ export interface PreviewFrame {
 
 export interface NodeContext {
   nodeId: string;
+  /** The prompt being run (absent when a node runs outside a job, e.g. in some tests). */
+  promptId?: string;
   classType: string;
   folders: Folders;
   /** Report progress (value of max); also the point where an interrupt is noticed. */
