@@ -11,6 +11,7 @@ import type { JobQueue } from '../engine/queue/index.ts';
 import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { outputFlag } from './folder-flags.ts';
 import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
@@ -155,6 +156,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'max-decode-pixels': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
+      out: { type: 'string' },
       temp: { type: 'string' },
       data: { type: 'string' },
       device: { type: 'string' },
@@ -183,7 +185,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     models: values.models,
     extraModelPaths: values['extra-model-paths'],
     input: values.input,
-    output: values.output,
+    output: outputFlag(values.output, values.out),
     temp: values.temp,
     data: values.data,
     device: values.device,
@@ -221,6 +223,10 @@ function optionalInt(text: string | undefined, flag: string, min: number, max: n
 
 /** `invgraph serve ARGS`: runs until SIGINT/SIGTERM, then closes (a running job runs again next start). */
 export async function serveCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
   let options: ServeOptions;
   try {
     options = parseServeArgs(argv);

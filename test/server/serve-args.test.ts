@@ -56,3 +56,33 @@ test('--max-decode-pixels sets the decode limit for the process and its executio
     else process.env.INVGRAPH_MAX_DECODE_PIXELS = saved;
   }
 });
+
+test('run and serve both accept --output and --out; different folders in both is refused', async () => {
+  const { parseRunArgs } = await import('../../cli/run.ts');
+  const { resolve } = await import('node:path');
+  assert.equal(parseServeArgs(['--out', 'o1']).output, 'o1');
+  assert.equal(parseServeArgs(['--output', 'o2']).output, 'o2');
+  assert.equal(parseRunArgs(['w.json', '--output', 'o3']).folders.output, resolve('o3'));
+  assert.equal(parseRunArgs(['w.json', '--out', 'o4']).folders.output, resolve('o4'));
+  assert.equal(parseRunArgs(['w.json']).folders.output, resolve('output'));
+  assert.throws(() => parseRunArgs(['w.json', '--out', 'a', '--output', 'b']), /--output b and --out a name different folders/);
+  assert.throws(() => parseServeArgs(['--out', 'a', '--output', 'b']), /name different folders/);
+});
+
+test('serve --help and run --help print every flag and exit 0', async () => {
+  const { main } = await import('../../cli/main.ts');
+  const printed: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+  let codes: number[];
+  try {
+    codes = [await main(['serve', '--help']), await main(['run', '-h'])];
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.deepEqual(codes, [0, 0]);
+  const text = printed.join('');
+  for (const flag of ['--temp', '--allow-origin', '--history-max', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--insecure-no-auth', '--output DIR']) {
+    assert.ok(text.includes(flag), `help lacks ${flag}`);
+  }
+});
