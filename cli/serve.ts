@@ -10,6 +10,7 @@ import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../en
 import type { JobQueue } from '../engine/queue/index.ts';
 import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
+import { ensureEditorBuilt } from './editor-build.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { outputFlag } from './folder-flags.ts';
 import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
@@ -85,6 +86,8 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     workers = new ServerBus({ connection, prefix });
   }
   const authToken = options.authToken || process.env.INVGRAPH_AUTH_TOKEN || undefined;
+  const staticDir = options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist');
+  if (options.staticDir === undefined) await ensureEditorBuilt(staticDir, log);
   let server;
   try {
     server = await startServer({
@@ -100,7 +103,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       allowOrigins: options.allowOrigins,
       allowHosts: options.allowHosts,
       limits: options.limits,
-      staticDir: options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist'),
+      staticDir,
       workflowsDir: join(PACKAGE_ROOT, 'workflows'),
       device: workers ? 'workers (redis queue)' : device,
       heartbeatMs: options.heartbeatMs,
