@@ -9,7 +9,7 @@ import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 import { parseDevice } from '../nodes/services.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { outputFlag } from './folder-flags.ts';
+import { outputFlag, seedInputFolder } from './folder-flags.ts';
 import { ProgressDisplay } from './progress-display.ts';
 import { readableError } from './error-report.ts';
 import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
@@ -92,6 +92,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
 async function runWorkflow(options: RunOptions): Promise<number> {
   const { folders } = options;
   await Promise.all([folders.input, folders.output, folders.temp].map((dir) => mkdir(dir, { recursive: true })));
+  await seedInputFolder(folders.input);
   const registry = createRegistry();
   const env = { folders };
   const text = await readFile(options.workflowPath, 'utf8');
@@ -183,19 +184,26 @@ async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, re
       value = rawValue;
     }
     if (node.class_type === 'LoadImage' && inputName === 'image' && typeof value === 'string') {
-      value = await importImageIntoInput(value, folders.input);
+      value = await importImageIntoInput(value, folders.input, `--set ${nodeId}.${inputName}`);
     }
     node.inputs[inputName] = value as ApiPrompt[string]['inputs'][string];
   }
 }
 
 /** A photo given by path outside the input folder is copied in, so LoadImage stays confined. */
-async function importImageIntoInput(value: string, inputFolder: string): Promise<string> {
+export async function importImageIntoInput(value: string, inputFolder: string, flag: string): Promise<string> {
   const candidate = resolve(value);
   const inside = relative(inputFolder, candidate);
   if (!inside.startsWith('..') && !isAbsolute(inside)) return inside;
   const info = await stat(candidate).catch(() => null);
-  if (!info?.isFile()) return value;
+  if (!info?.isFile()) {
+    // A path (not a bare name the input folder may hold) that names no file: say so, rather than
+    // let validation call it an unsafe file name.
+    if (isAbsolute(value) || /^\.\.?[\\/]/.test(value)) {
+      throw new Error(`${flag}: no image file at ${candidate}${info ? ' (it is a folder)' : ''}; give the path of an existing image, or a file name in ${inputFolder}`);
+    }
+    return value;
+  }
   const target = resolve(inputFolder, basename(candidate));
   await copyFile(candidate, target);
   process.stderr.write(`copied ${candidate} into ${inputFolder}\n`);

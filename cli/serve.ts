@@ -12,7 +12,7 @@ import { installProcessGuards, isLoopback, startServer } from '../engine/server/
 import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
 import { ensureEditorBuilt } from './editor-build.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { outputFlag } from './folder-flags.ts';
+import { outputFlag, seedInputFolder } from './folder-flags.ts';
 import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
@@ -69,6 +69,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
   const data = resolve(options.data ?? 'data');
   await Promise.all([folders.input, folders.output, folders.temp, data].map((dir) => mkdir(dir, { recursive: true })));
+  await seedInputFolder(folders.input);
   const log = options.log ?? ((message: string) => console.error(`[invgraph] ${message}`));
   const device = options.device ?? 'auto';
   const registryModule = options.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;

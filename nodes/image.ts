@@ -60,7 +60,7 @@ export const loadImage = defineNode({
   category: 'image',
   description: 'Loads an image from the input folder as IMAGE, with its alpha channel inverted as MASK.',
   inputs: {
-    required: { image: { kind: 'COMBO', options: (env: DefinitionEnv) => listInputImages(env.folders), imageUpload: true } },
+    required: { image: { kind: 'COMBO', options: (env: DefinitionEnv) => listInputImages(env.folders), imageUpload: true, source: (env: DefinitionEnv) => `the input folder ${env.folders.input}` } },
   },
   outputs: [{ type: 'IMAGE' }, { type: 'MASK' }],
   validate: { inputs: ['image'], check: checkImageInput },
