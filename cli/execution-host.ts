@@ -36,6 +36,11 @@ const CLOSE_GRACE_MS = 5000;
 
 export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBackend {
   const interrupt = createSharedInterruptFlag();
+  // Which run an interrupt was meant for. The executor clears the flag when a job starts (an
+  // interrupt sent while idle is lost, §6.8), which would also drop one sent while the worker was
+  // still starting or the run message was on its way: the worker keeps the flag set for this run.
+  const interruptTarget = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  let starting: number | undefined;
   let live: LiveWorker | undefined;
   let current: PendingRun | undefined;
   let nextId = 1;
@@ -48,6 +53,7 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       device: options.device,
       registryModule: options.registryModule,
       interruptBuffer: interrupt.buffer,
+      interruptTargetBuffer: interruptTarget.buffer as SharedArrayBuffer,
     };
     const worker = new Worker(BOOT, { workerData: data, stdout: false, stderr: false });
     let markReady!: () => void;
@@ -107,13 +113,23 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       if (current) throw new Error(`cannot start prompt ${job.promptId}: the worker is busy`);
       live ??= start();
       const worker = live;
-      await worker.ready;
+      const id = nextId++;
+      starting = id;
+      try {
+        await worker.ready;
+      } finally {
+        starting = undefined;
+      }
       return new Promise<ExecutionOutcome>((resolve, reject) => {
-        current = { id: nextId++, onEvent, resolve, reject };
-        worker.worker.postMessage({ type: 'run', id: current.id, job } satisfies ToWorker);
+        current = { id, onEvent, resolve, reject };
+        worker.worker.postMessage({ type: 'run', id, job } satisfies ToWorker);
       });
     },
-    interrupt: () => interrupt.set(),
+    interrupt: () => {
+      const target = current?.id ?? starting;
+      if (target !== undefined) Atomics.store(interruptTarget, 0, target);
+      interrupt.set();
+    },
     free: (request) => send({ type: 'free', ...request }),
     async close() {
       closing = true;

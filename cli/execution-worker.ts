@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Folders, NodeRegistry, NodeServices } from '../engine/graph/index.ts';
 import { createExecutor, fromSharedBuffer } from '../engine/exec/index.ts';
 import { validatePrompt } from '../engine/graph/index.ts';
-import type { ExecutionEvent, ExecutionJob, ExecutionOutcome } from '../engine/exec/index.ts';
+import type { ExecutionEvent, ExecutionJob, ExecutionOutcome, InterruptFlag } from '../engine/exec/index.ts';
 import { createNodeServices } from '../nodes/services.ts';
 
 export interface WorkerData {
@@ -16,6 +16,8 @@ export interface WorkerData {
   /** URL of a module exporting createRegistry(); default nodes/index.ts (tests inject fakes). */
   registryModule?: string;
   interruptBuffer: SharedArrayBuffer;
+  /** One Int32: the id of the run the last interrupt was meant for (execution-host.ts). */
+  interruptTargetBuffer: SharedArrayBuffer;
 }
 
 export type ToWorker =
@@ -48,7 +50,17 @@ async function main(): Promise<void> {
     services,
     log: (message) => post({ type: 'log', message }),
   });
-  const interrupt = fromSharedBuffer(data.interruptBuffer);
+  const shared = fromSharedBuffer(data.interruptBuffer);
+  const interruptTarget = new Int32Array(data.interruptTargetBuffer);
+  // The executor clears the flag as the job starts; an interrupt already meant for this run survives it.
+  const interruptFor = (id: number): InterruptFlag => ({
+    isSet: () => shared.isSet(),
+    set: () => shared.set(),
+    clear: () => {
+      shared.clear();
+      if (Atomics.load(interruptTarget, 0) === id) shared.set();
+    },
+  });
 
   // The queue stores prompts as JSON, which loses what validation coerced (a SEED is a bigint even when
   // it is small): coerce again here, in the thread that runs it. A prompt that no longer validates (a
@@ -64,7 +76,7 @@ async function main(): Promise<void> {
         );
         throw new Error(`the prompt no longer validates: ${[`${checked.error.message}${checked.error.details}`, ...causes].join('; ')}`);
       }
-      const outcome = await executor.execute({ ...job, prompt: checked.prompt }, { onEvent: (event) => post({ type: 'event', id, event }), interrupt });
+      const outcome = await executor.execute({ ...job, prompt: checked.prompt }, { onEvent: (event) => post({ type: 'event', id, event }), interrupt: interruptFor(id) });
       post({ type: 'done', id, outcome });
     } catch (error) {
       post({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readExtraModelPaths } from '../engine/files/index.ts';
 import type { ModelPaths } from '../engine/files/index.ts';
+import { MAX_DECODE_PIXELS_ENV } from '../engine/image/index.ts';
 
 /**
  * `--memory-budget GB`: the weight memory the model sessions may hold; passed to the execution worker as
@@ -15,6 +16,15 @@ export function applyMemoryBudget(flag: string | undefined): void {
   const gb = Number(flag);
   if (!(gb > 0)) throw new Error(`--memory-budget ${flag}: give a positive number of GB, e.g. --memory-budget 8`);
   process.env.INVGRAPH_MEMORY_BUDGET_GB = String(gb);
+}
+
+/** --max-decode-pixels: the largest image (all frames) any node decodes, for this process and its
+ *  execution threads (engine/image/decode.ts reads the environment). */
+export function applyMaxDecodePixels(flag: string | undefined): void {
+  if (flag === undefined) return;
+  const pixels = Number(flag);
+  if (!Number.isSafeInteger(pixels) || pixels < 1) throw new Error(`--max-decode-pixels must be a positive integer, got "${flag}"`);
+  process.env[MAX_DECODE_PIXELS_ENV] = String(pixels);
 }
 
 export const DEFAULT_EXTRA_MODEL_PATHS = 'extra_model_paths.yaml';

@@ -9,19 +9,21 @@ import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 import { parseDevice } from '../nodes/services.ts';
 import { createWorkerBackend } from './execution-host.ts';
+import { outputFlag, seedInputFolder } from './folder-flags.ts';
 import { ProgressDisplay } from './progress-display.ts';
 import { readableError } from './error-report.ts';
-import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
+import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
-export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--out DIR]
-               [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--device auto|cpu|cuda|webgpu] [--json]
+export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--output DIR]
+               [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N]
+               [--device auto|cpu|cuda|webgpu] [--json]
       Runs a workflow (ComfyUI UI or API format) headless and prints the output files.
       --set values are JSON when they parse as JSON, else strings; a LoadImage "image" set to
-      a file outside --input is copied into --input first.`;
+      a file outside --input is copied into --input first. --out is the same as --output.`;
 
 const MAX_WORKFLOW_BYTES = 20 * 1024 * 1024;
 
-interface RunOptions {
+export interface RunOptions {
   workflowPath: string;
   sets: string[];
   folders: Folders;
@@ -30,6 +32,10 @@ interface RunOptions {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
   let options: RunOptions;
   try {
     options = parseRunArgs(argv);
@@ -46,17 +52,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-function parseRunArgs(argv: string[]): RunOptions {
+export function parseRunArgs(argv: string[]): RunOptions {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       set: { type: 'string', multiple: true, default: [] },
       input: { type: 'string', default: 'input' },
-      out: { type: 'string', default: 'output' },
+      output: { type: 'string' },
+      out: { type: 'string' },
       models: { type: 'string', default: 'models' },
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
+      'max-decode-pixels': { type: 'string' },
       temp: { type: 'string' },
       device: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
@@ -64,7 +72,8 @@ function parseRunArgs(argv: string[]): RunOptions {
   });
   if (positionals.length !== 1) throw new Error('expected exactly one workflow file');
   applyMemoryBudget(values['memory-budget']);
-  const output = resolve(values.out);
+  applyMaxDecodePixels(values['max-decode-pixels']);
+  const output = resolve(outputFlag(values.output, values.out) ?? 'output');
   return {
     workflowPath: resolve(positionals[0]),
     sets: values.set ?? [],
@@ -83,6 +92,7 @@ function parseRunArgs(argv: string[]): RunOptions {
 async function runWorkflow(options: RunOptions): Promise<number> {
   const { folders } = options;
   await Promise.all([folders.input, folders.output, folders.temp].map((dir) => mkdir(dir, { recursive: true })));
+  await seedInputFolder(folders.input);
   const registry = createRegistry();
   const env = { folders };
   const text = await readFile(options.workflowPath, 'utf8');
@@ -174,19 +184,26 @@ async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, re
       value = rawValue;
     }
     if (node.class_type === 'LoadImage' && inputName === 'image' && typeof value === 'string') {
-      value = await importImageIntoInput(value, folders.input);
+      value = await importImageIntoInput(value, folders.input, `--set ${nodeId}.${inputName}`);
     }
     node.inputs[inputName] = value as ApiPrompt[string]['inputs'][string];
   }
 }
 
 /** A photo given by path outside the input folder is copied in, so LoadImage stays confined. */
-async function importImageIntoInput(value: string, inputFolder: string): Promise<string> {
+export async function importImageIntoInput(value: string, inputFolder: string, flag: string): Promise<string> {
   const candidate = resolve(value);
   const inside = relative(inputFolder, candidate);
   if (!inside.startsWith('..') && !isAbsolute(inside)) return inside;
   const info = await stat(candidate).catch(() => null);
-  if (!info?.isFile()) return value;
+  if (!info?.isFile()) {
+    // A path (not a bare name the input folder may hold) that names no file: say so, rather than
+    // let validation call it an unsafe file name.
+    if (isAbsolute(value) || /^\.\.?[\\/]/.test(value)) {
+      throw new Error(`${flag}: no image file at ${candidate}${info ? ' (it is a folder)' : ''}; give the path of an existing image, or a file name in ${inputFolder}`);
+    }
+    return value;
+  }
   const target = resolve(inputFolder, basename(candidate));
   await copyFile(candidate, target);
   process.stderr.write(`copied ${candidate} into ${inputFolder}\n`);

@@ -5,13 +5,15 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { NodeRegistry } from '../engine/graph/index.ts';
+import type { NodeRegistry, PromptLimits } from '../engine/graph/index.ts';
 import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../engine/queue/index.ts';
 import type { JobQueue } from '../engine/queue/index.ts';
-import { isLoopback, startServer } from '../engine/server/index.ts';
-import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
+import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
+import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
+import { ensureEditorBuilt } from './editor-build.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
+import { outputFlag, seedInputFolder } from './folder-flags.ts';
+import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -39,7 +41,7 @@ export interface ServeOptions {
   queue?: string;
   /** Redis key prefix shared with the workers (default "invgraph"; tests isolate with it). */
   queuePrefix?: string;
-  limits?: Partial<Limits>;
+  limits?: LimitOptions;
   /** Module URL exporting createRegistry() for the worker and validation (tests); default nodes/index.ts. */
   registryModule?: string;
   /** Built editor; default ui/dist of this package. */
@@ -67,6 +69,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   };
   const data = resolve(options.data ?? 'data');
   await Promise.all([folders.input, folders.output, folders.temp, data].map((dir) => mkdir(dir, { recursive: true })));
+  await seedInputFolder(folders.input);
   const log = options.log ?? ((message: string) => console.error(`[invgraph] ${message}`));
   const device = options.device ?? 'auto';
   const registryModule = options.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;
@@ -84,6 +87,8 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     workers = new ServerBus({ connection, prefix });
   }
   const authToken = options.authToken || process.env.INVGRAPH_AUTH_TOKEN || undefined;
+  const staticDir = options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist');
+  if (options.staticDir === undefined) await ensureEditorBuilt(staticDir, log);
   let server;
   try {
     server = await startServer({
@@ -99,7 +104,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       allowOrigins: options.allowOrigins,
       allowHosts: options.allowHosts,
       limits: options.limits,
-      staticDir: options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist'),
+      staticDir,
       workflowsDir: join(PACKAGE_ROOT, 'workflows'),
       device: workers ? 'workers (redis queue)' : device,
       heartbeatMs: options.heartbeatMs,
@@ -124,7 +129,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--max-upload-mb N] [--max-prompt-mb N]
-                 [--queue redis://HOST:6379]
+                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--max-decode-pixels N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
@@ -152,8 +157,10 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       models: { type: 'string' },
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
+      'max-decode-pixels': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
+      out: { type: 'string' },
       temp: { type: 'string' },
       data: { type: 'string' },
       device: { type: 'string' },
@@ -164,11 +171,15 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'history-max': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-prompt-mb': { type: 'string' },
+      'max-image-pixels': { type: 'string' },
+      'max-batch-pixels': { type: 'string' },
+      'max-steps': { type: 'string' },
       queue: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   applyMemoryBudget(values['memory-budget']);
+  applyMaxDecodePixels(values['max-decode-pixels']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   const promptMb = optionalInt(values['max-prompt-mb'], '--max-prompt-mb', 1, 1024);
   if (values.queue !== undefined) parseRedisUrl(values.queue);
@@ -178,7 +189,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     models: values.models,
     extraModelPaths: values['extra-model-paths'],
     input: values.input,
-    output: values.output,
+    output: outputFlag(values.output, values.out),
     temp: values.temp,
     data: values.data,
     device: values.device,
@@ -191,8 +202,20 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     limits: {
       ...(uploadMb === undefined ? {} : { maxUploadBytes: uploadMb * 1024 * 1024 }),
       ...(promptMb === undefined ? {} : { maxBodyBytes: promptMb * 1024 * 1024 }),
+      prompt: promptLimits(values),
     },
   };
+}
+
+/** --max-image-pixels / --max-batch-pixels / --max-steps (0 = no limit); unset ones keep the defaults. */
+function promptLimits(values: Record<string, unknown>): Partial<PromptLimits> {
+  const limits: Partial<PromptLimits> = {};
+  const flags = [['max-image-pixels', 'maxImagePixels'], ['max-batch-pixels', 'maxBatchPixels'], ['max-steps', 'maxSteps']] as const;
+  for (const [flag, key] of flags) {
+    const value = optionalInt(values[flag] as string | undefined, `--${flag}`, 0, Number.MAX_SAFE_INTEGER);
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
 }
 
 function optionalInt(text: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -204,6 +227,10 @@ function optionalInt(text: string | undefined, flag: string, min: number, max: n
 
 /** `invgraph serve ARGS`: runs until SIGINT/SIGTERM, then closes (a running job runs again next start). */
 export async function serveCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
   let options: ServeOptions;
   try {
     options = parseServeArgs(argv);
@@ -221,6 +248,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stderr.write(`invgraph: serving on ${handle.url}\n`);
+  const guards = installProcessGuards((message) => process.stderr.write(`[invgraph] ${message}\n`));
   if (options.insecureNoAuth && !isLoopback(options.host ?? '127.0.0.1') && !(options.authToken || process.env.INVGRAPH_AUTH_TOKEN)) {
     process.stderr.write(`invgraph: WARNING: listening on ${options.host} with no access token (--insecure-no-auth): anyone who can reach it can run prompts and read every image\n`);
   }
@@ -230,5 +258,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   process.stderr.write('invgraph: shutting down\n');
   await handle.close();
+  guards.remove();
   return 0;
 }

@@ -16,7 +16,7 @@ import { finishedEvent } from '../engine/exec/index.ts';
 import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
-import { applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
+import { applyMaxDecodePixels, applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
 import { uploadingBackend, type UploadTarget } from './output-upload.ts';
 import { inputFetchingBackend } from './input-download.ts';
 
@@ -233,7 +233,7 @@ function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: H
 }
 
 export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
-                  [--extra-model-paths FILE] [--memory-budget GB] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
+                  [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
                   [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
       Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
       --upload-to returns output images to the server over HTTP and fetches the input images prompts name
@@ -256,6 +256,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
       'upload-to': { type: 'string' },
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
+      'max-decode-pixels': { type: 'string' },
       'auth-token': { type: 'string' },
     },
   });
@@ -263,6 +264,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
   if (values.queue === undefined) throw new Error('--queue redis://HOST:6379 is required (the same as the server\'s --queue)');
   parseRedisUrl(values.queue);
   applyMemoryBudget(values['memory-budget']);
+  applyMaxDecodePixels(values['max-decode-pixels']);
   const uploadTo = values['upload-to'];
   if (uploadTo !== undefined && !/^https?:\/\/[^/]/.test(uploadTo)) throw new Error(`--upload-to must be the server's http(s):// URL, got "${uploadTo}"`);
   const token = values['auth-token'] || process.env.INVGRAPH_AUTH_TOKEN || undefined;

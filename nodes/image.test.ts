@@ -167,3 +167,27 @@ test('ImageScale run: methods, aspect from a 0 side, centre crop', () =>
     assert.equal(await scale('area', 0, 0, 'disabled'), image);
     assert.deepEqual(imageScale.inputs.required.width, { kind: 'INT', default: 512, min: 0, max: 16384, step: 1 });
   }));
+
+test('SaveImage run again for the same prompt and node (after a crash) overwrites its own files instead of adding more', () =>
+  withContext(async ({ ctx, folders }) => {
+    const images = makeImageBatch(2, 2, 3);
+    const pngs = async () => (await readdir(folders.output)).filter((f) => f.endsWith('.png')).sort();
+    // First run dies between the first and second image (the process was killed).
+    let checks = 0;
+    const dying = { ...ctx, promptId: 'p1', nodeId: '9', throwIfInterrupted: () => {
+      if (++checks === 2) throw new Error('killed');
+    } };
+    await assert.rejects(Promise.resolve(saveImage.run({ images, filename_prefix: 'ComfyUI', prompt: {}, extra_pnginfo: undefined }, dying)), /killed/);
+    assert.deepEqual(await pngs(), ['ComfyUI_00001_.png']);
+    // The rerun after restart: the same names, the first one reused.
+    const rerun = await saveImage.run({ images, filename_prefix: 'ComfyUI', prompt: {}, extra_pnginfo: undefined }, { ...ctx, promptId: 'p1', nodeId: '9' });
+    assert.deepEqual(rerun.ui?.images.map((i) => (i as { filename: string }).filename), ['ComfyUI_00001_.png', 'ComfyUI_00002_.png']);
+    const again = await saveImage.run({ images, filename_prefix: 'ComfyUI', prompt: {}, extra_pnginfo: undefined }, { ...ctx, promptId: 'p1', nodeId: '9' });
+    assert.deepEqual(again.ui, rerun.ui);
+    assert.deepEqual(await pngs(), ['ComfyUI_00001_.png', 'ComfyUI_00002_.png']);
+    // Another prompt, or another save node of the same prompt, counts on as ComfyUI does.
+    const other = await saveImage.run({ images: makeImageBatch(1, 1, 1), filename_prefix: 'ComfyUI', prompt: {}, extra_pnginfo: undefined }, { ...ctx, promptId: 'p2', nodeId: '9' });
+    assert.deepEqual(other.ui?.images.map((i) => (i as { filename: string }).filename), ['ComfyUI_00003_.png']);
+    const otherNode = await saveImage.run({ images: makeImageBatch(1, 1, 1), filename_prefix: 'ComfyUI', prompt: {}, extra_pnginfo: undefined }, { ...ctx, promptId: 'p1', nodeId: '10' });
+    assert.deepEqual(otherNode.ui?.images.map((i) => (i as { filename: string }).filename), ['ComfyUI_00004_.png']);
+  }));

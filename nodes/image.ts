@@ -9,7 +9,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders, NodeContext, NodeDefinition, NodeResult } from '../engine/graph/index.ts';
 import { decodeImage, encodePng, scaleImage, toPythonJson, SCALE_METHODS, CROP_MODES } from '../engine/image/index.ts';
 import type { ImageBatch, JsonPath, ScaleMethod, CropMode } from '../engine/image/index.ts';
-import { resolveInside, parseAnnotatedName, nextCounterFilename, expandPrefixTokens, writeFileAtomic, UnsafePathError } from '../engine/files/index.ts';
+import { resolveInside, parseAnnotatedName, nextCounterFilename, openSaveJournal, expandPrefixTokens, writeFileAtomic, UnsafePathError } from '../engine/files/index.ts';
 
 const MAX_RESOLUTION = 16384;
 
@@ -60,7 +60,7 @@ export const loadImage = defineNode({
   category: 'image',
   description: 'Loads an image from the input folder as IMAGE, with its alpha channel inverted as MASK.',
   inputs: {
-    required: { image: { kind: 'COMBO', options: (env: DefinitionEnv) => listInputImages(env.folders), imageUpload: true } },
+    required: { image: { kind: 'COMBO', options: (env: DefinitionEnv) => listInputImages(env.folders), imageUpload: true, source: (env: DefinitionEnv) => `the input folder ${env.folders.input}` } },
   },
   outputs: [{ type: 'IMAGE' }, { type: 'MASK' }],
   validate: { inputs: ['image'], check: checkImageInput },
@@ -101,12 +101,15 @@ function metadataChunks(prompt: Record<string, unknown> | undefined, extraPngInf
   return chunks;
 }
 
-async function saveImages(images: ImageBatch, target: SaveTarget, text: Array<[string, string]>, throwIfInterrupted: () => void): Promise<NodeResult> {
+async function saveImages(images: ImageBatch, target: SaveTarget, text: Array<[string, string]>, ctx: NodeContext): Promise<NodeResult> {
   const saved: Array<{ filename: string; subfolder: string; type: string }> = [];
   const prefix = expandPrefixTokens(target.prefix, { width: images.width, height: images.height, now: new Date() });
+  // Outputs (not the temp folder, emptied at startup): a rerun after a crash overwrites its own files.
+  const journal = target.type === 'output' && ctx.promptId !== undefined ? await openSaveJournal(target.folder, ctx.promptId, ctx.nodeId) : undefined;
   for (let index = 0; index < images.batch; index++) {
-    throwIfInterrupted();
-    const name = await nextCounterFilename(target.folder, prefix.replaceAll('%batch_num%', String(index)), 'png');
+    ctx.throwIfInterrupted();
+    const allocate = () => nextCounterFilename(target.folder, prefix.replaceAll('%batch_num%', String(index)), 'png');
+    const name = journal ? await journal.nameFor(index, allocate) : await allocate();
     const png = await encodePng(images, index, { text, compressionLevel: target.compressionLevel });
     await writeFileAtomic(name.path, png);
     saved.push({ filename: name.filename, subfolder: name.subfolder, type: target.type });
@@ -134,7 +137,7 @@ export const saveImage = defineNode({
   outputNode: true,
   async run({ images, filename_prefix, prompt, extra_pnginfo }, ctx) {
     const target: SaveTarget = { folder: ctx.folders.output, type: 'output', prefix: filename_prefix, compressionLevel: 4 };
-    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), () => ctx.throwIfInterrupted());
+    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), ctx);
   },
 });
 
@@ -157,7 +160,7 @@ export const previewImage = defineNode({
   outputNode: true,
   async run({ images, prompt, extra_pnginfo }, ctx) {
     const target: SaveTarget = { folder: ctx.folders.temp, type: 'temp', prefix: previewPrefix(), compressionLevel: 1 };
-    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), () => ctx.throwIfInterrupted());
+    return saveImages(images, target, metadataChunks(prompt, extra_pnginfo, ctx), ctx);
   },
 });
 

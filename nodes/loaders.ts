@@ -6,7 +6,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
 import { loadTokenizer, WEIGHT_FILE } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
-import { listModels, resolveModel } from './model-files.ts';
+import { listModels, modelFolders, resolveModel } from './model-files.ts';
 import { VAELoader } from './vae-loader.ts';
 import { loraNodes } from './lora-loader.ts';
 
@@ -36,7 +36,7 @@ export const CheckpointLoaderSimple = defineNode({
   description: 'Loads an SD1.5 checkpoint (single-file or diffusers folder): its UNet, CLIP text encoder and VAE.',
   inputs: {
     required: {
-      ckpt_name: { kind: 'COMBO', options: listCheckpoints, tooltip: 'The checkpoint in models/checkpoints.' },
+      ckpt_name: { kind: 'COMBO', options: listCheckpoints, source: (env: DefinitionEnv) => modelFolders(env.folders, 'checkpoints').join(', '), tooltip: 'The checkpoint in models/checkpoints.' },
     },
   },
   outputs: [

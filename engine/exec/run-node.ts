@@ -106,6 +106,7 @@ async function callNode(job: Job, nodeId: string, definition: NodeDefinition, in
 function nodeContext(job: Job, nodeId: string, classType: string): NodeContext {
   return {
     nodeId,
+    promptId: job.promptId,
     classType,
     folders: job.env.folders,
     progress(value, max, preview) {

@@ -14,3 +14,4 @@ export { widgetSlots, hasControlValue, type WidgetSlot } from './workflow-widget
 export { closestName, didYouMean, editDistance } from './did-you-mean.ts';
 export { unknownInputs, type UnknownInput } from './unknown-inputs.ts';
 export { validatePrompt, typesMatch, type ValidationResult, type ValidationError, type NodeErrors, type NodeErrorEntry, type ValidateOptions } from './validate.ts';
+export { promptLimitErrors, DEFAULT_PROMPT_LIMITS, type PromptLimits } from './prompt-limits.ts';

@@ -74,6 +74,9 @@ export interface ComboInput extends CommonInputOptions {
   /** Which folder an image COMBO lists: input (default), output or temp. */
   imageFolder?: 'input' | 'output' | 'temp';
   controlAfterGenerate?: boolean;
+  /** Where computed options come from (e.g. the folders searched), named when a value is not
+   *  among them, so "not in []" says which folder was empty. */
+  source?: (env: DefinitionEnv) => string;
 }
 
 /** A socket that only takes a link, typed by a ComfyUI type name (MODEL, IMAGE, "*", ...). */
@@ -153,6 +156,8 @@ export interface PreviewFrame {
 
 export interface NodeContext {
   nodeId: string;
+  /** The prompt being run (absent when a node runs outside a job, e.g. in some tests). */
+  promptId?: string;
   classType: string;
   folders: Folders;
   /** Report progress (value of max); also the point where an interrupt is noticed. */

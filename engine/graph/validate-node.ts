@@ -169,7 +169,11 @@ function comboError(ctx: ValidationContext, name: string, spec: InputSpec & { ki
   if (typeof value === 'string' && options.includes(value)) return null;
   const listed = options.length > MAX_LISTED_OPTIONS ? `(list of length ${options.length})` : pyRepr(options);
   const inputConfigShown = options.length > MAX_LISTED_OPTIONS ? null : config;
-  return error('value_not_in_list', 'Value not in list', `${name}: '${pyStr(value)}' not in ${listed}`, { input_name: name, input_config: inputConfigShown, received_value: value });
+  // ComfyUI's details text, plus (ours) where the list came from: an empty list is most often a folder
+  // other than the one the user filled (run outside the repository, another --models).
+  const source = spec.source?.(ctx.env);
+  const where = source === undefined ? '' : options.length === 0 ? ` (no matching files in ${source})` : ` (listed from ${source})`;
+  return error('value_not_in_list', 'Value not in list', `${name}: '${pyStr(value)}' not in ${listed}${where}`, { input_name: name, input_config: inputConfigShown, received_value: value });
 }
 
 /** A constant input: unwrap {__value__}, coerce (written back), then range/list checks unless

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { decodeImage, ImageDecodeError } from './decode.ts';
+import { deflateSync } from 'node:zlib';
+import { configuredMaxPixels, decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError, MAX_DECODE_PIXELS_ENV } from './decode.ts';
 import { crc32 } from './png-text.ts';
 
 const f32 = Math.fround;
@@ -168,4 +169,46 @@ test('a truncated JPEG still loads, as ComfyUI retries with LOAD_TRUNCATED_IMAGE
   const jpeg = await sharp(rgb, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
   const { image } = await decodeImage(jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
   assert.deepEqual([image.batch, image.height, image.width], [1, 64, 64]);
+});
+
+/** A valid PNG whose header claims width×height, with a few bytes of pixel data (issue #12 item 5:
+ *  a 746 KB 16000x16000 PNG took RSS to 3.9 GB, inside ComfyUI's 16384² limit). */
+function claimedPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('a 16000x16000 image is refused by the default decode limit before any pixel memory is taken', async () => {
+  const before = process.memoryUsage().rss;
+  const started = Date.now();
+  await assert.rejects(decodeImage(claimedPng(16000, 16000), { label: 'huge.png' }), (error: unknown) => {
+    return error instanceof ImageDecodeError && /huge\.png is 16000x16000 = 256000000 pixels, more than the decode limit of 33554432.*--max-decode-pixels/.test(error.message);
+  });
+  assert.ok(Date.now() - started < 2000, `refusing took ${Date.now() - started} ms`);
+  const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+  assert.ok(grown < 100, `RSS grew by ${grown.toFixed(0)} MiB`);
+});
+
+test('INVGRAPH_MAX_DECODE_PIXELS sets the limit for the process', async () => {
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
+  assert.equal(configuredMaxPixels(), DEFAULT_MAX_PIXELS);
+  process.env[MAX_DECODE_PIXELS_ENV] = '63';
+  try {
+    assert.equal(configuredMaxPixels(), 63);
+    await assert.rejects(decodeImage(png), /8x8 = 64 pixels, more than the decode limit of 63/);
+  } finally {
+    delete process.env[MAX_DECODE_PIXELS_ENV];
+  }
+  assert.equal((await decodeImage(png)).image.width, 8);
 });

@@ -11,8 +11,20 @@ export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
 }
 
-/** 16384² = ComfyUI's MAX_RESOLUTION squared. Counts the pixels of all frames together. */
-export const DEFAULT_MAX_PIXELS = 16384 * 16384;
+/** Counts the pixels of all frames together. A decoded pixel costs 12 bytes as float RGB (more
+ *  while converting), so ComfyUI's 16384² let a 746 KB PNG take 4 GB (issue #12 item 5); 2^25
+ *  (e.g. 8192x4096, a 32-megapixel photo) stays near 400 MB. `INVGRAPH_MAX_DECODE_PIXELS`
+ *  (set by `--max-decode-pixels`) changes it for the whole process, worker threads included. */
+export const DEFAULT_MAX_PIXELS = 2 ** 25;
+
+export const MAX_DECODE_PIXELS_ENV = 'INVGRAPH_MAX_DECODE_PIXELS';
+
+/** The decode limit in force: the environment's when set (validated by the CLI), else the default. */
+export function configuredMaxPixels(): number {
+  const text = process.env[MAX_DECODE_PIXELS_ENV];
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isSafeInteger(value) && value > 0 ? value : DEFAULT_MAX_PIXELS;
+}
 
 export interface DecodeOptions {
   maxPixels?: number;
@@ -47,7 +59,7 @@ async function readMetadata(input: Uint8Array, label: string, maxPixels: number)
   const pixels = (metadata.width ?? 0) * (metadata.height ?? 0) * frames;
   if (pixels > maxPixels) {
     const size = `${metadata.width}x${metadata.height}${frames > 1 ? ` x ${frames} frames` : ''}`;
-    throw new ImageDecodeError(`${label} is ${size} = ${pixels} pixels, more than the decode limit of ${maxPixels}; use a smaller image.`);
+    throw new ImageDecodeError(`${label} is ${size} = ${pixels} pixels, more than the decode limit of ${maxPixels}; use a smaller image, or raise the limit with --max-decode-pixels (env ${MAX_DECODE_PIXELS_ENV}).`);
   }
   return metadata;
 }
@@ -128,7 +140,7 @@ function toBatches(raw: RawPixels): DecodedImage {
 /** Decodes an image file's bytes. Throws ImageDecodeError for non-images and pixel bombs. */
 export async function decodeImage(input: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
   const label = options.label ?? 'the image';
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxPixels = options.maxPixels ?? configuredMaxPixels();
   const metadata = await readMetadata(input, label, maxPixels);
   let raw: RawPixels;
   try {

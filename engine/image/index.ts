@@ -11,7 +11,7 @@ declare module '../graph/node-definition.ts' {
 
 export type { ImageBatch, MaskBatch } from './image-batch.ts';
 export { makeImageBatch, makeMaskBatch } from './image-batch.ts';
-export { decodeImage, ImageDecodeError, DEFAULT_MAX_PIXELS } from './decode.ts';
+export { decodeImage, ImageDecodeError, DEFAULT_MAX_PIXELS, MAX_DECODE_PIXELS_ENV, configuredMaxPixels } from './decode.ts';
 export type { DecodeOptions, DecodedImage } from './decode.ts';
 export { encodePng, quantizeItem } from './encode.ts';
 export type { EncodePngOptions } from './encode.ts';

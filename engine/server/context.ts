@@ -3,7 +3,7 @@
 
 import express from 'express';
 import type { Request, Response } from 'express';
-import type { DefinitionEnv, NodeRegistry } from '../graph/index.ts';
+import type { DefinitionEnv, NodeRegistry, PromptLimits } from '../graph/index.ts';
 import { parseJson, stringifyJson } from '../graph/index.ts';
 import type { JobQueue, WorkerInfo } from '../queue/index.ts';
 import { badRequest } from './http-error.ts';
@@ -17,6 +17,8 @@ export interface Limits {
   maxUploadBytes: number;
   /** Largest image (width × height) an upload may decode to. */
   maxUploadPixels: number;
+  /** What one prompt may ask (pixels per image and batch, steps), checked at POST /prompt. */
+  prompt: PromptLimits;
 }
 
 export interface ServerContext {

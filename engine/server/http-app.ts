@@ -70,8 +70,10 @@ function gatekeeper(security: SecurityOptions) {
 }
 
 const PLACEHOLDER = `<!doctype html><html><head><meta charset="utf-8"><title>invgraph</title></head>
-<body><h1>invgraph server</h1><p>The browser editor is not built yet (no ui/dist). The ComfyUI-compatible
-API is available under <code>/</code> and <code>/api/</code>; see docs/server.md.</p></body></html>`;
+<body><h1>invgraph server</h1><p>The browser editor is not built yet (no ui/dist). Build it with
+<code>npm run build:ui</code> in the invgraph folder (it needs the dev dependencies that <code>npm ci</code>
+installs), then reload this page. The ComfyUI-compatible API is available under <code>/</code> and
+<code>/api/</code>; see docs/server.md.</p></body></html>`;
 
 function staticEditor(staticDir: string | undefined) {
   const router = express.Router();

@@ -26,6 +26,8 @@ export function toHttp(error: unknown): [number, unknown] {
   if (error instanceof JsonInputError) return [400, { error: error.message }];
   if (error instanceof UnsafePathError) return [400, { error: error.message }];
   if (error instanceof WorkflowError) return [400, { error: error.message, problems: error.problems }];
+  // Only a name the client chose can be too long for the filesystem (/userdata, uploads).
+  if ((error as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG') return [400, { error: 'A file or folder name in the request is too long for the filesystem; use a shorter name.' }];
   const status = httpStatusOf(error);
   if (status !== undefined && status >= 400 && status < 500) {
     // body-parser / raw-body errors (413 too large, 400 aborted, 415 encoding) carry a status.

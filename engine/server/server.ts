@@ -4,7 +4,8 @@
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { Folders, NodeRegistry } from '../graph/index.ts';
+import { DEFAULT_PROMPT_LIMITS } from '../graph/index.ts';
+import type { Folders, NodeRegistry, PromptLimits } from '../graph/index.ts';
 import type { JobQueue } from '../queue/index.ts';
 import type { ExecutionBackend } from './backend.ts';
 import { LogBuffer } from './context.ts';
@@ -17,6 +18,9 @@ import type { WorkerChannel } from './remote-runner.ts';
 import { checkRequest } from './security.ts';
 import type { SecurityOptions } from './security.ts';
 import { WsHub } from './ws-hub.ts';
+
+/** What callers may set: any limit, and any of the prompt limits. */
+export type LimitOptions = Partial<Omit<Limits, 'prompt'>> & { prompt?: Partial<PromptLimits> };
 
 export interface ServerOptions {
   host: string;
@@ -34,7 +38,7 @@ export interface ServerOptions {
   allowOrigins?: readonly string[];
   /** DNS names an exposed server answers to (see SecurityOptions.allowHosts). */
   allowHosts?: readonly string[];
-  limits?: Partial<Limits>;
+  limits?: LimitOptions;
   /** Built editor (ui/dist); a placeholder page is served at / when it has no index.html. */
   staticDir?: string;
   /** Shipped workflows (workflows/), listed by GET /workflow_templates. */
@@ -59,6 +63,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 8 * 1024 * 1024,
   maxUploadBytes: 100 * 1024 * 1024,
   maxUploadPixels: 16384 * 16384,
+  prompt: DEFAULT_PROMPT_LIMITS,
 };
 
 /** Inbound websocket messages are only the small feature_flags frame. */
@@ -71,7 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logs.add(message);
     sink(message);
   };
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = { ...DEFAULT_LIMITS, ...options.limits, prompt: { ...DEFAULT_LIMITS.prompt, ...options.limits?.prompt } };
   const features = { supports_preview_metadata: true, max_upload_size: limits.maxUploadBytes };
   let runner: PromptRunner | undefined;
   const hub = new WsHub({

@@ -37,3 +37,52 @@ test('an exposed bind needs a token (or --insecure-no-auth); an empty token is r
     if (saved !== undefined) process.env.INVGRAPH_AUTH_TOKEN = saved;
   }
 });
+
+test('prompt limits come from --max-image-pixels, --max-batch-pixels and --max-steps (0 = off)', () => {
+  const options = parseServeArgs(['--max-image-pixels', '1048576', '--max-batch-pixels', '0', '--max-steps', '200']);
+  assert.deepEqual(options.limits?.prompt, { maxImagePixels: 1048576, maxBatchPixels: 0, maxSteps: 200 });
+  assert.deepEqual(parseServeArgs([]).limits?.prompt, {});
+  assert.throws(() => parseServeArgs(['--max-steps=-1']), /--max-steps must be an integer/);
+});
+
+test('--max-decode-pixels sets the decode limit for the process and its execution threads', () => {
+  const saved = process.env.INVGRAPH_MAX_DECODE_PIXELS;
+  try {
+    parseServeArgs(['--max-decode-pixels', '1000000']);
+    assert.equal(process.env.INVGRAPH_MAX_DECODE_PIXELS, '1000000');
+    assert.throws(() => parseServeArgs(['--max-decode-pixels', 'lots']), /--max-decode-pixels must be a positive integer, got "lots"/);
+  } finally {
+    if (saved === undefined) delete process.env.INVGRAPH_MAX_DECODE_PIXELS;
+    else process.env.INVGRAPH_MAX_DECODE_PIXELS = saved;
+  }
+});
+
+test('run and serve both accept --output and --out; different folders in both is refused', async () => {
+  const { parseRunArgs } = await import('../../cli/run.ts');
+  const { resolve } = await import('node:path');
+  assert.equal(parseServeArgs(['--out', 'o1']).output, 'o1');
+  assert.equal(parseServeArgs(['--output', 'o2']).output, 'o2');
+  assert.equal(parseRunArgs(['w.json', '--output', 'o3']).folders.output, resolve('o3'));
+  assert.equal(parseRunArgs(['w.json', '--out', 'o4']).folders.output, resolve('o4'));
+  assert.equal(parseRunArgs(['w.json']).folders.output, resolve('output'));
+  assert.throws(() => parseRunArgs(['w.json', '--out', 'a', '--output', 'b']), /--output b and --out a name different folders/);
+  assert.throws(() => parseServeArgs(['--out', 'a', '--output', 'b']), /name different folders/);
+});
+
+test('serve --help and run --help print every flag and exit 0', async () => {
+  const { main } = await import('../../cli/main.ts');
+  const printed: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+  let codes: number[];
+  try {
+    codes = [await main(['serve', '--help']), await main(['run', '-h'])];
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.deepEqual(codes, [0, 0]);
+  const text = printed.join('');
+  for (const flag of ['--temp', '--allow-origin', '--history-max', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--insecure-no-auth', '--output DIR']) {
+    assert.ok(text.includes(flag), `help lacks ${flag}`);
+  }
+});

@@ -54,3 +54,45 @@ test('reopening keeps pending jobs, re-queues the running one and keeps history 
 test('a bad retention is refused with the value in the message', () => {
   assert.throws(() => openSqliteQueue({ file: ':memory:', historyMax: 0 }), /positive integer, got 0/);
 });
+
+test('a job the process died under twice goes to history as failed, with the reason, and is not run again', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'queue.db');
+    // Each "crash": the job was taken and the process ended without close() (the handle is dropped).
+    const first = openSqliteQueue({ file });
+    first.add(job('hog'));
+    first.add(job('next'));
+    assert.equal((await first.take())?.promptId, 'hog');
+    const second = openSqliteQueue({ file });
+    assert.deepEqual((await second.pending()).map((j) => j.promptId), ['hog', 'next'], 'one crash: it runs again');
+    assert.equal((await second.take())?.promptId, 'hog');
+    const third = openSqliteQueue({ file });
+    assert.deepEqual((await third.pending()).map((j) => j.promptId), ['next']);
+    const failed = (await third.historyEntry('hog'))!;
+    assert.equal(failed.status.status_str, 'error');
+    assert.equal(failed.status.completed, false);
+    const [kind, data] = failed.status.messages[0] as [string, { exception_type: string; exception_message: string; prompt_id: string }];
+    assert.equal(kind, 'execution_error');
+    assert.equal(data.prompt_id, 'hog');
+    assert.equal(data.exception_type, 'ServerStoppedDuringPrompt');
+    assert.match(data.exception_message, /stopped 2 times while running this prompt.*not run again/);
+    assert.equal(failed.prompt[2].toString(), job('hog').prompt.toString(), 'the prompt is kept for the user to look at');
+    for (const q of [first, second, third]) q.close();
+  });
+});
+
+test('an orderly close does not count as a crash', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'queue.db');
+    let q = openSqliteQueue({ file });
+    q.add(job('long'));
+    for (let restart = 0; restart < 4; restart++) {
+      assert.equal((await q.take())?.promptId, 'long');
+      q.close(); // SIGTERM: the running job stays queued for the next start
+      q = openSqliteQueue({ file });
+    }
+    assert.deepEqual((await q.pending()).map((j) => j.promptId), ['long']);
+    assert.equal(await q.historyEntry('long'), undefined);
+    q.close();
+  });
+});

@@ -10,7 +10,14 @@ export interface SqliteQueueOptions {
   file: string;
   /** Most history entries kept; the oldest go first (ComfyUI keeps 10000). */
   historyMax?: number;
+  /** A job whose run was cut short by the process dying this many times is not run again but
+   *  recorded as failed (default MAX_CRASHED_STARTS). */
+  maxCrashedStarts?: number;
 }
+
+/** Once: a crash or kill -9 mid-job is usually unrelated to the job. Twice: the job itself most
+ *  likely takes the process down (or runs until someone kills it), so it must not loop forever. */
+export const MAX_CRASHED_STARTS = 2;
 
 interface JobRow {
   number: number;
@@ -28,7 +35,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   state TEXT NOT NULL CHECK (state IN ('pending', 'running')),
   prompt TEXT NOT NULL,
   extra_data TEXT NOT NULL,
-  outputs TEXT NOT NULL
+  outputs TEXT NOT NULL,
+  starts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs (state, number, prompt_id, seq);
 CREATE TABLE IF NOT EXISTS history (
@@ -53,8 +61,10 @@ export function openSqliteQueue(options: SqliteQueueOptions): JobQueue {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  // A job that was running when the process died runs again (it never reached history).
-  db.prepare("UPDATE jobs SET state = 'pending' WHERE state = 'running'").run();
+  // Queue files from before the crash count (issue #12) lack the column.
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(jobs)').all();
+  if (!columns.some((c) => c.name === 'starts')) db.exec('ALTER TABLE jobs ADD COLUMN starts INTEGER NOT NULL DEFAULT 0');
+  recoverRunning(db, options.maxCrashedStarts ?? MAX_CRASHED_STARTS, historyMax);
 
   const st = {
     counter: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'counter'"),
@@ -65,7 +75,9 @@ export function openSqliteQueue(options: SqliteQueueOptions): JobQueue {
     first: db.prepare<[], JobRow & { seq: number }>(
       `SELECT seq, ${JOB_COLUMNS} FROM jobs WHERE state = 'pending' ORDER BY number, prompt_id, seq LIMIT 1`,
     ),
-    markRunning: db.prepare("UPDATE jobs SET state = 'running' WHERE seq = ?"),
+    markRunning: db.prepare("UPDATE jobs SET state = 'running', starts = starts + 1 WHERE seq = ?"),
+    // An orderly close leaves the running job to run again; that start was not a crash.
+    releaseRunning: db.prepare("UPDATE jobs SET state = 'pending', starts = MAX(starts - 1, 0) WHERE state = 'running'"),
     byState: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE state = ? ORDER BY number, prompt_id, seq`),
     contains: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM jobs WHERE prompt_id = ?'),
     count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM jobs'),
@@ -148,8 +160,52 @@ export function openSqliteQueue(options: SqliteQueueOptions): JobQueue {
       st.clearHistory.run();
     },
     close: () => {
+      st.releaseRunning.run();
       db.close();
     },
+  };
+}
+
+/** A job that was running when the process died runs again (it never reached history), unless
+ *  the process died under it `maxStarts` times: then it goes to history as failed, with the reason. */
+function recoverRunning(db: Database.Database, maxStarts: number, historyMax: number): void {
+  const crashed = db.prepare<[number], JobRow & { seq: number; starts: number }>(
+    `SELECT seq, starts, ${JOB_COLUMNS} FROM jobs WHERE state = 'running' AND starts >= ?`,
+  );
+  const putHistory = db.prepare('INSERT INTO history (prompt_id, entry) VALUES (?, ?) ON CONFLICT (prompt_id) DO UPDATE SET entry = excluded.entry');
+  const drop = db.prepare('DELETE FROM jobs WHERE seq = ?');
+  const trim = db.prepare('DELETE FROM history WHERE seq NOT IN (SELECT seq FROM history ORDER BY seq DESC LIMIT ?)');
+  db.transaction(() => {
+    for (const row of crashed.all(maxStarts)) {
+      putHistory.run(row.prompt_id, toJsonText(crashedEntry(fromRow(row), row.starts)));
+      drop.run(row.seq);
+    }
+    db.prepare("UPDATE jobs SET state = 'pending' WHERE state = 'running'").run();
+    trim.run(historyMax);
+  })();
+}
+
+function crashedEntry(job: QueuedJob, starts: number): HistoryEntry {
+  const message =
+    `The server stopped ${starts} times while running this prompt (it crashed or was killed), so it is not run again. ` +
+    'If it asks for a very large image, batch or step count, ask for less; otherwise check the server log of those runs.';
+  const error = {
+    prompt_id: job.promptId,
+    node_id: '',
+    node_type: '',
+    executed: [],
+    exception_message: `${message}\n`,
+    exception_type: 'ServerStoppedDuringPrompt',
+    traceback: [],
+    current_inputs: {},
+    current_outputs: [],
+    timestamp: Date.now(),
+  };
+  return {
+    prompt: [job.number, job.promptId, job.prompt, job.extraData, job.outputs],
+    outputs: {},
+    status: { status_str: 'error', completed: false, messages: [['execution_error', error]] },
+    meta: {},
   };
 }
 

@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { loadWorkflow, unknownInputs, validatePrompt, type ApiPrompt } from '../../graph/index.ts';
+import { loadWorkflow, promptLimitErrors, unknownInputs, validatePrompt, type ApiPrompt } from '../../graph/index.ts';
 import { toTuple } from '../../queue/index.ts';
 import type { ServerContext } from '../context.ts';
 import { intQuery, isObject, jsonBody, jsonObjectBody, orderedObjectText, rawBody, sendJson } from '../context.ts';
@@ -97,6 +97,12 @@ async function acceptPrompt(ctx: ServerContext, request: Record<string, unknown>
   const validation = await validatePrompt(request.prompt, ctx.registry, ctx.env, targets ? { partialExecutionTargets: targets } : {});
   if (!validation.ok) {
     throw new HttpError(400, validation.error.message, { error: validation.error, node_errors: validation.node_errors });
+  }
+  // A valid prompt may still ask for hours of work (txt2img at 4096x4096): refused in ComfyUI's shape.
+  const overLimit = promptLimitErrors(validation.prompt, validation.outputs, ctx.limits.prompt);
+  if (Object.keys(overLimit).length > 0) {
+    const error = { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} };
+    throw new HttpError(400, error.message, { error, node_errors: overLimit });
   }
   const promptId = request.prompt_id === undefined || request.prompt_id === null ? randomUUID() : String(request.prompt_id);
   if (await ctx.queue.contains(promptId)) {
