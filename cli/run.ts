@@ -1,5 +1,6 @@
 // `invgraph run WORKFLOW.json`: loads a UI- or API-format workflow, applies --set overrides,
 // validates it with ComfyUI's error shapes, runs it headless and prints the files it wrote.
+import { randomUUID } from 'node:crypto';
 import { readFile, copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, resolve, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,7 +123,7 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   let outcome: ExecutionOutcome;
   try {
     outcome = await backend.run(
-      { promptId: 'cli', prompt: validation.prompt, outputs: validation.outputs, extraData: { extra_pnginfo: extraPngInfo } },
+      { promptId: `cli-${randomUUID()}`, prompt: validation.prompt, outputs: validation.outputs, extraData: { extra_pnginfo: extraPngInfo } },
       (event) => showEvent(display, event),
     );
   } finally {
