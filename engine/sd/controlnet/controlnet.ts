@@ -5,7 +5,7 @@ import { conv2d, silu, add } from '../../onnx/index.ts';
 import type { Module, Value } from '../../onnx/index.ts';
 import { timestepEmbedding, downBlock, midBlock } from '../unet/unet-layers.ts';
 import type { Forward } from '../unet/unet-layers.ts';
-import type { UnetInputs } from '../unet/unet.ts';
+import type { UnetInputs } from '../unet/unet-layers.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import type { ResolvedControlnetConfig } from './controlnet-checkpoint.ts';
 
