@@ -3,13 +3,14 @@
 import { readFile, copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, resolve, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseJson, stringifyJson, loadWorkflow, detectWorkflowFormat, validatePrompt } from '../engine/graph/index.ts';
-import type { ApiPrompt, Folders } from '../engine/graph/index.ts';
+import { parseJson, stringifyJson, loadWorkflow, detectWorkflowFormat, validatePrompt, didYouMean, unknownInputs } from '../engine/graph/index.ts';
+import type { ApiPrompt, Folders, NodeRegistry } from '../engine/graph/index.ts';
 import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 import { parseDevice } from '../nodes/services.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { ProgressDisplay } from './progress-display.ts';
+import { readableError } from './error-report.ts';
 import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
 
 export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--out DIR]
@@ -36,6 +37,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`invgraph run: ${(error as Error).message}\n\n${RUN_USAGE}\n`);
     return 2;
   }
+  jsonReports = options.json;
   try {
     return await runWorkflow(options);
   } catch (error) {
@@ -87,7 +89,8 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   const workflowJson = parseJson(text, { maxBytes: MAX_WORKFLOW_BYTES });
   const isUi = detectWorkflowFormat(workflowJson) === 'ui';
   const prompt = loadWorkflow(workflowJson, registry, env);
-  await applySets(prompt, options.sets, folders);
+  await applySets(prompt, options.sets, folders, registry);
+  for (const unknown of unknownInputs(prompt, registry)) process.stderr.write(`warning: ${unknown.message}\n`);
 
   const validation = await validatePrompt(prompt, registry, env);
   if (!validation.ok) {
@@ -151,13 +154,19 @@ function showEvent(display: ProgressDisplay, event: ExecutionEvent): void {
 }
 
 /** NODE_ID.INPUT=VALUE; VALUE is JSON when it parses, else a string. */
-async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders): Promise<void> {
+async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, registry: NodeRegistry): Promise<void> {
   for (const assignment of sets) {
     const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(assignment);
     if (!match) throw new Error(`--set "${assignment}" must look like NODE_ID.INPUT=VALUE`);
     const [, nodeId, inputName, rawValue] = match;
     const node = prompt[nodeId];
     if (!node) throw new Error(`--set ${nodeId}.${inputName}: the workflow has no node "${nodeId}" (nodes: ${Object.keys(prompt).join(', ')})`);
+    const definition = registry.get(node.class_type);
+    const declared = definition ? Object.keys({ ...definition.inputs.required, ...definition.inputs.optional }) : [];
+    if (definition && !declared.includes(inputName)) {
+      // ComfyUI would ignore it and run with the default: a typo must not pass silently.
+      throw new Error(`--set ${nodeId}.${inputName}: ${node.class_type} has no input "${inputName}"${didYouMean(inputName, declared)}; its inputs: ${declared.join(', ')}`);
+    }
     let value: unknown;
     try {
       value = parseJson(rawValue, { maxBytes: MAX_WORKFLOW_BYTES });
@@ -197,7 +206,14 @@ function outputFiles(outputs: Record<string, Record<string, unknown[]>>, folders
   return files;
 }
 
+/** Set from --json: the full structure even on a terminal. */
+let jsonReports = false;
+
 function printError(error: unknown, nodeErrors?: unknown): void {
+  if (process.stderr.isTTY && !jsonReports) {
+    process.stderr.write(readableError(error, nodeErrors));
+    return;
+  }
   const body = nodeErrors === undefined ? { error } : { error, node_errors: nodeErrors };
   process.stderr.write(`${stringifyJson(body, 2)}\n`);
 }

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { NodeRegistry } from '../engine/graph/index.ts';
 import { ServerBus, openRedisQueue, openSqliteQueue, parseRedisUrl } from '../engine/queue/index.ts';
 import type { JobQueue } from '../engine/queue/index.ts';
-import { startServer } from '../engine/server/index.ts';
+import { isLoopback, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, Limits, WorkerChannel } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { loadExtraModelPaths, applyMemoryBudget } from './model-paths.ts';
@@ -28,6 +28,10 @@ export interface ServeOptions {
   /** Required bearer token; default: env INVGRAPH_AUTH_TOKEN, else none. */
   authToken?: string;
   allowOrigins?: string[];
+  /** DNS names an exposed server answers to besides IPs and this machine's name (`*`: any). */
+  allowHosts?: string[];
+  /** Listen on a non-loopback address without a token (refused otherwise). */
+  insecureNoAuth?: boolean;
   /** History entries kept (default 10000, as ComfyUI). */
   historyMax?: number;
   /** redis://HOST:6379[/DB]: prompts go to a BullMQ queue run by `invgraph worker`s; none → SQLite
@@ -52,6 +56,8 @@ export interface ServeHandle {
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
+  const host = options.host ?? '127.0.0.1';
+  checkExposure(host, options.authToken || process.env.INVGRAPH_AUTH_TOKEN || undefined, options);
   const folders = {
     models: resolve(options.models ?? 'models'),
     input: resolve(options.input ?? 'input'),
@@ -81,7 +87,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   let server;
   try {
     server = await startServer({
-      host: options.host ?? '127.0.0.1',
+      host,
       port: options.port ?? 8188,
       folders,
       dataDir: data,
@@ -91,6 +97,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
       workers,
       authToken,
       allowOrigins: options.allowOrigins,
+      allowHosts: options.allowHosts,
       limits: options.limits,
       staticDir: options.staticDir ?? join(PACKAGE_ROOT, 'ui', 'dist'),
       workflowsDir: join(PACKAGE_ROOT, 'workflows'),
@@ -116,10 +123,23 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
-                 [--allow-origin ORIGIN ...] [--history-max N] [--max-upload-mb N] [--queue redis://HOST:6379]
+                 [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--max-upload-mb N] [--max-prompt-mb N]
+                 [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
+
+/** A server reachable from other machines without a token lets anyone there run prompts and read
+ *  every image: refused unless asked for explicitly. An empty token would silently disable auth. */
+export function checkExposure(host: string, authToken: string | undefined, options: Pick<ServeOptions, 'authToken' | 'insecureNoAuth'>): void {
+  if (options.authToken === '') throw new Error('--auth-token must not be empty (an empty token would turn authentication off)');
+  if (!isLoopback(host) && authToken === undefined && !options.insecureNoAuth) {
+    throw new Error(
+      `refusing to listen on ${host} without an access token: anyone who can reach it could run prompts and read every image. ` +
+        'Set --auth-token TOKEN (or INVGRAPH_AUTH_TOKEN), or pass --insecure-no-auth on a network you trust.',
+    );
+  }
+}
 
 /** Command-line flags → ServeOptions; throws with a message naming the bad flag. */
 export function parseServeArgs(argv: string[]): ServeOptions {
@@ -139,14 +159,18 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       device: { type: 'string' },
       'auth-token': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
+      'allow-host': { type: 'string', multiple: true },
+      'insecure-no-auth': { type: 'boolean' },
       'history-max': { type: 'string' },
       'max-upload-mb': { type: 'string' },
+      'max-prompt-mb': { type: 'string' },
       queue: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   applyMemoryBudget(values['memory-budget']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
+  const promptMb = optionalInt(values['max-prompt-mb'], '--max-prompt-mb', 1, 1024);
   if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     host: values.host,
@@ -160,9 +184,14 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     device: values.device,
     authToken: values['auth-token'],
     allowOrigins: values['allow-origin'],
+    allowHosts: values['allow-host'],
+    insecureNoAuth: values['insecure-no-auth'],
     historyMax: optionalInt(values['history-max'], '--history-max', 1, 10_000_000),
     queue: values.queue,
-    limits: uploadMb === undefined ? undefined : { maxUploadBytes: uploadMb * 1024 * 1024, maxBodyBytes: uploadMb * 1024 * 1024 },
+    limits: {
+      ...(uploadMb === undefined ? {} : { maxUploadBytes: uploadMb * 1024 * 1024 }),
+      ...(promptMb === undefined ? {} : { maxBodyBytes: promptMb * 1024 * 1024 }),
+    },
   };
 }
 
@@ -192,6 +221,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stderr.write(`invgraph: serving on ${handle.url}\n`);
+  if (options.insecureNoAuth && !isLoopback(options.host ?? '127.0.0.1') && !(options.authToken || process.env.INVGRAPH_AUTH_TOKEN)) {
+    process.stderr.write(`invgraph: WARNING: listening on ${options.host} with no access token (--insecure-no-auth): anyone who can reach it can run prompts and read every image\n`);
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Folders } from '../engine/graph/index.ts';
+import type { Folders, NodeRegistry } from '../engine/graph/index.ts';
 import { WorkerBus, WorkerRegistry, checkpointsOf, openRedisQueue, parseRedisUrl } from '../engine/queue/index.ts';
 import type { ControlMessage, HistoryEntry, HubCall, QueuedJob, RedisAddress } from '../engine/queue/index.ts';
 import { JobRunner, historyEntry } from '../engine/server/index.ts';
@@ -18,6 +18,7 @@ import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend } from './execution-host.ts';
 import { applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
 import { uploadingBackend, type UploadTarget } from './output-upload.ts';
+import { inputFetchingBackend } from './input-download.ts';
 
 export interface WorkerOptions {
   /** redis://HOST:6379[/DB] of the server's --queue. */
@@ -76,8 +77,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     },
     log,
   );
+  const registryUrl = options.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;
+  const nodes = ((await import(registryUrl)) as { createRegistry(): NodeRegistry }).createRegistry();
   for (let i = 0; i < concurrency; i++) {
-    slots.push(startSlot({ id: `${id}/${i}`, connection, prefix, folders, options, registry, bus, log }));
+    slots.push(startSlot({ id: `${id}/${i}`, connection, prefix, folders, options, registry, bus, nodes, log }));
   }
   const timer = setInterval(() => slots.forEach((slot) => slot.advertise()), ADVERTISE_MS);
   return {
@@ -105,6 +108,8 @@ interface SlotContext {
   options: WorkerOptions;
   registry: WorkerRegistry;
   bus: WorkerBus;
+  /** Node definitions (the execution threads hold their own): which inputs name input files. */
+  nodes: NodeRegistry;
   log(message: string): void;
 }
 
@@ -122,7 +127,10 @@ function startSlot(ctx: SlotContext): Slot {
     affinity: { self: ctx.id, warm: () => warm, registry, waitMs: options.affinityWaitMs ?? 1500 },
   });
   const execution = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
-  const threads = options.upload ? uploadingBackend(execution, options.upload, ctx.folders) : execution;
+  // With --upload-to the worker keeps its own folders: inputs come from the server, outputs go back to it.
+  const threads = options.upload
+    ? inputFetchingBackend(uploadingBackend(execution, options.upload, ctx.folders), options.upload, ctx.folders, ctx.nodes)
+    : execution;
   const keep = options.keepCheckpoints ?? 0;
   // Keeps `warm` true: the checkpoints whose sessions the execution thread holds.
   const backend: ExecutionBackend = {
@@ -228,7 +236,8 @@ export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [-
                   [--extra-model-paths FILE] [--memory-budget GB] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
                   [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
       Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
-      --upload-to returns output images to the server over HTTP (token also from INVGRAPH_AUTH_TOKEN)
+      --upload-to returns output images to the server over HTTP and fetches the input images prompts name
+      from it (token also from INVGRAPH_AUTH_TOKEN)
       when the output folder is not shared.`;
 
 export function parseWorkerArgs(argv: string[]): WorkerOptions {

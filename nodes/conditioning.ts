@@ -2,12 +2,13 @@
 import { defineNode } from '../engine/graph/index.ts';
 import { encodeText } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
+import { embeddingLookup } from './embeddings.ts';
 
 export const CLIPTextEncode = defineNode({
   name: 'CLIPTextEncode',
   displayName: 'CLIP Text Encode (Prompt)',
   category: 'conditioning',
-  description: 'Encodes a text prompt with a CLIP model into conditioning that guides the diffusion model. Supports (word:1.2) weights and prompts longer than 75 tokens.',
+  description: 'Encodes a text prompt with a CLIP model into conditioning that guides the diffusion model. Supports (word:1.2) weights, prompts longer than 75 tokens and embedding:NAME (textual inversion from models/embeddings).',
   inputs: {
     required: {
       text: { kind: 'STRING', multiline: true, dynamicPrompts: true, maxLength: 100_000, tooltip: 'The text to be encoded.' },
@@ -16,7 +17,8 @@ export const CLIPTextEncode = defineNode({
   },
   outputs: [{ type: 'CONDITIONING', tooltip: 'A conditioning containing the embedded text used to guide the diffusion model.' }],
   async run({ text, clip }, ctx) {
-    const embeds = await encodeText(sdRuntime(ctx), clip, text, (m) => ctx.log(m));
+    const embeddings = embeddingLookup(ctx.folders, clip.checkpoint.config.clip.hiddenSize);
+    const embeds = await encodeText(sdRuntime(ctx), clip, text, (m) => ctx.log(m), embeddings);
     return { outputs: [[{ embeds }]] };
   },
 });

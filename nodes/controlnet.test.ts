@@ -15,6 +15,7 @@ import { SdRuntime, openCheckpoint, percentToSigma } from '../engine/sd/index.ts
 import { computeSigmas } from '../engine/sampling/index.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
 import { KSampler } from './sampling.ts';
+import { safetensorsToTorch } from '../engine/sd/checkpoint/test-torch-file.ts';
 
 const FIXTURE_CONTROLNET = fileURLToPath(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url));
 
@@ -61,10 +62,14 @@ test('ControlNetLoader lists models/controlnet (files, diffusers folders, one su
   await writeFile(join(root, 'control_v11p_sd15_canny.pth'), 'PK');
   await writeFile(join(root, 'notes.txt'), '');
   const net = await loadFixture(t);
-  assert.deepEqual(listControlnets(t.env), ['control_v11p_sd15_canny.pth', 'sd15/canny-diffusers', 'tiny.safetensors']);
+  safetensorsToTorch(FIXTURE_CONTROLNET, join(root, 'tiny-torch.pth'));
+  assert.deepEqual(listControlnets(t.env), ['control_v11p_sd15_canny.pth', 'sd15/canny-diffusers', 'tiny-torch.pth', 'tiny.safetensors']);
+  const fromPth = (await ControlNetLoader.run({ control_net_name: 'tiny-torch.pth' }, t.ctx)).outputs[0] as SdControlNet;
+  assert.deepEqual(fromPth.controlnet.config, net.controlnet.config);
+  assert.deepEqual(fromPth.controlnet.weights.weight('conv_in.weight').shape, net.controlnet.weights.weight('conv_in.weight').shape);
   assert.deepEqual(net.controlnet.config.encoder.blockOutChannels, [32, 32, 64, 64]);
   assert.match(t.logs.join('\n'), /tiny\.safetensors: ldm layout/);
-  await assert.rejects(async () => ControlNetLoader.run({ control_net_name: 'control_v11p_sd15_canny.pth' }, t.ctx), /convert/);
+  await assert.rejects(async () => ControlNetLoader.run({ control_net_name: 'control_v11p_sd15_canny.pth' }, t.ctx), /control_v11p_sd15_canny\.pth is not a readable PyTorch checkpoint/);
   await assert.rejects(async () => ControlNetLoader.run({ control_net_name: '../checkpoints/x.safetensors' }, t.ctx));
 }));
 

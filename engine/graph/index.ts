@@ -11,4 +11,6 @@ export {
 export { WorkflowError, type UiWorkflow, type UiNode, type UiLink, type UiInputSlot, type UiOutputSlot, type UiNodeId } from './workflow-types.ts';
 export { workflowToPrompt, detectWorkflowFormat, loadWorkflow } from './workflow-to-prompt.ts';
 export { widgetSlots, hasControlValue, type WidgetSlot } from './workflow-widgets.ts';
+export { closestName, didYouMean, editDistance } from './did-you-mean.ts';
+export { unknownInputs, type UnknownInput } from './unknown-inputs.ts';
 export { validatePrompt, typesMatch, type ValidationResult, type ValidationError, type NodeErrors, type NodeErrorEntry, type ValidateOptions } from './validate.ts';

@@ -34,6 +34,18 @@ test('size guard and deep nesting', () => {
   assert.throws(() => parseJson('"ééé"', { maxBytes: 7 }), /JSON text is 8 bytes, more than the limit of 7 bytes/);
   assert.equal(parseJson('"ééé"', { maxBytes: 8 }), 'ééé');
   assert.throws(() => parseJson('['.repeat(200_000) + ']'.repeat(200_000)), /nested too deeply/);
+  assert.throws(() => parseJson('{"a":'.repeat(257) + '1' + '}'.repeat(257)), /more than 256 levels/);
+  assert.deepEqual(parseJson('['.repeat(256) + ']'.repeat(256)) !== undefined, true);
+  // Brackets inside strings do not count.
+  assert.deepEqual(parseJson(JSON.stringify({ text: '['.repeat(1000) })), { text: '['.repeat(1000) });
+});
+
+test('the fast native path and the lossless path agree; big integers anywhere take the lossless one', () => {
+  const doc = { seed: 123456789012345, cfg: 7.5, neg: -0.001, exp: 1.5e-7, list: [1, 'a"\\b', null, true], nested: { k: [{}] } };
+  assert.deepEqual(parseJson(JSON.stringify(doc)), doc);
+  assert.deepEqual(parseJson('{"seed": 18446744073709551615}'), { seed: 18446744073709551615n });
+  assert.deepEqual(parseJson('[12345678901234567, 1e5]'), [12345678901234567n, 100000]);
+  assert.deepEqual(parseJson('{"s": "12345678901234567"}'), { s: '12345678901234567' });
 });
 
 test('stringifying NaN is a bug and throws', () => {

@@ -29,6 +29,21 @@ export interface WeightRef {
 export interface WeightSource {
   weight(name: string): WeightRef;
   has(name: string): boolean;
+  /** Low-rank additions (LoRA) to a weight, read from this source by their names (ops-lora.ts). */
+  lowRank?(name: string): LowRankBranch[];
+}
+
+/**
+ * One LoRA addition to a weight W [out, in(, kh, kw)]: W + strength·scale·(up ∘ down), `down` and `up` weight
+ * names of the same source; strength = graph input `lora_strengths`[slot] (length `slots`), so changing it
+ * needs no rebuild.
+ */
+export interface LowRankBranch {
+  down: string;
+  up: string;
+  scale: number;
+  slot: number;
+  slots: number;
 }
 
 export type ComputeType = 'float32' | 'float16';

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync, rmSync, renameSync, existsSync, realpathSync,
 import { join, resolve, relative, dirname, sep, isAbsolute } from 'node:path';
 import type { GraphBuilder } from './graph-builder.ts';
 import { encodeModel } from './onnx-proto.ts';
+import { uniqueTempPath } from './temp-path.ts';
 
 export const MODEL_FILE = 'model.onnx';
 const SIDECAR = 'model.json';
@@ -43,13 +44,20 @@ export function saveModel(
   const weightBytes = data.initializers.reduce((sum, t) => sum + 4 * t.dims.reduce((a, b) => a * b, 1), 0);
   const sidecar: ModelSidecar = { externalDataFolder: folder, files: [...real.values()], weightBytes };
   const target = resolve(dir);
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = uniqueTempPath(target);
   mkdirSync(tmp, { recursive: true });
   try {
     writeFileSync(join(tmp, MODEL_FILE), encodeModel(data));
     writeFileSync(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 1));
     for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(tmp, name), text);
-    if (existsSync(target)) rmSync(target, { recursive: true, force: true });
+    // Another process or worker thread may have published the same graph meanwhile (same key, same
+    // bytes) and may be loading it now: keep theirs rather than pull it away from under them.
+    const published = [MODEL_FILE, SIDECAR, ...Object.keys(extraFiles)].every((name) => existsSync(join(target, name)));
+    if (published) {
+      rmSync(tmp, { recursive: true, force: true });
+      return join(target, MODEL_FILE);
+    }
+    if (existsSync(target)) rmSync(target, { recursive: true, force: true }); // an incomplete leftover
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });

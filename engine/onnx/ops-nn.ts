@@ -1,8 +1,8 @@
 // Op vocabulary, part 2: layers that read weights from a Module (conv2d, linear, groupNorm, layerNorm,
 // embedding), activations and attention. Kernel facts they rely on are in README.md (measured).
-import type { Value, Module } from './graph-builder.ts';
-import { BuildError, shapeError } from './graph-builder.ts';
-import { floatConst, int64Const, mul, add, unary, reshape, transpose, broadcastShape } from './ops-tensor.ts';
+import type { Value, WeightSource } from './graph-builder.ts';
+import { BuildError, Module, shapeError } from './graph-builder.ts';
+import { floatConst, int64Const, mul, add, unary, reshape, transpose, broadcastShape, slice, concat } from './ops-tensor.ts';
 import { convOutDim, divDim, product } from './dims.ts';
 
 /** Checks a weight's shape; `input` (when given) is the activation it must fit, for the message. */
@@ -20,8 +20,43 @@ export interface ConvOptions {
   pad?: number | [number, number, number, number];
 }
 
+/**
+ * The LoRA additions to the layer `m` applied to x (source.lowRank): Σ strength[slot]·scale·up(down(x)),
+ * each branch two small layers of the same kind as the main one (down takes the main conv's stride/padding,
+ * up is 1×1). Strengths are the graph input `lora_strengths`; null when the layer has none.
+ */
+function lowRankDelta(m: Module, x: Value, layer: (branch: Module, input: Value, first: boolean) => Value): Value | null {
+  const name = m.path === '' ? 'weight' : `${m.path}.weight`;
+  const branches = m.source.lowRank?.(name) ?? [];
+  let total: Value | null = null;
+  for (const [i, b] of branches.entries()) {
+    const g = x.graph;
+    let strengths = g.memo.get('lora_strengths');
+    if (!strengths) {
+      strengths = g.input('lora_strengths', 'float32', [b.slots]);
+      g.memo.set('lora_strengths', strengths);
+    }
+    const part = (weight: string): Module => {
+      const source: WeightSource = { has: (n) => n.endsWith('.weight'), weight: () => m.source.weight(weight) };
+      return new Module(g, source, `${m.path}.lora${i}_${weight === b.down ? 'down' : 'up'}`, m.namePrefix);
+    };
+    // The strength scales the rank-wide activation (r channels), not the layer-wide output.
+    const s = mul(slice(strengths, 0, b.slot, b.slot + 1), floatConst(g, [b.scale], [1], strengths.dtype));
+    const low = layer(part(b.down), x, true);
+    const scaled = layer(part(b.up), mul(low, s), false);
+    total = total ? add(total, scaled) : scaled;
+  }
+  return total;
+}
+
 /** Conv2d with `weight` [Cout,Cin,kh,kw] and optional `bias` [Cout] under m. x: [B,Cin,H,W]. */
 export function conv2d(m: Module, x: Value, options: ConvOptions = {}): Value {
+  const y = plainConv2d(m, x, options);
+  const delta = lowRankDelta(m, x, (part, input, first) => plainConv2d(part, input, first ? options : {}));
+  return delta ? add(y, delta) : y;
+}
+
+function plainConv2d(m: Module, x: Value, options: ConvOptions): Value {
   const node = `${m.scope}/Conv`;
   const w = m.param('weight');
   if (x.shape.length !== 4) throw shapeError(node, 'input must be [B,C,H,W]', x.shape, w.shape);
@@ -45,6 +80,12 @@ export function conv2d(m: Module, x: Value, options: ConvOptions = {}): Value {
 
 /** PyTorch Linear: y = x·Wᵀ + b, `weight` [out,in], optional `bias` [out]. x: [..., in]. */
 export function linear(m: Module, x: Value): Value {
+  const y = plainLinear(m, x);
+  const delta = lowRankDelta(m, x, (part, input) => plainLinear(part, input));
+  return delta ? add(y, delta) : y;
+}
+
+function plainLinear(m: Module, x: Value): Value {
   const node = `${m.scope}/MatMul`;
   const w = m.param('weight');
   expectWeight(node, w, [undefined, x.shape[x.shape.length - 1] as number], x);
@@ -120,6 +161,16 @@ export function embedding(m: Module, ids: Value): Value {
   if (w.shape.length !== 2) throw shapeError(`${m.scope}/Gather`, 'embedding weight must be [N,C]', w.shape, ['N', 'C']);
   return ids.graph.addNode({
     opType: 'Gather', inputs: [w, ids], attributes: { axis: 0 }, outputs: [{ shape: [...ids.shape, w.shape[1]], dtype: w.dtype }], scope: m.scope,
+  })[0];
+}
+
+/** embedding() over the weight's rows followed by `extra`'s [E,C] (ids ≥ N pick those: textual inversion). */
+export function embeddingWithExtra(m: Module, ids: Value, extra: Value): Value {
+  const w = m.param('weight');
+  if (w.shape.length !== 2 || extra.shape[1] !== w.shape[1]) throw shapeError(`${m.scope}/Gather`, 'extra rows must be as wide as the embedding', w.shape, extra.shape);
+  const table = concat([w, extra], 0);
+  return ids.graph.addNode({
+    opType: 'Gather', inputs: [table, ids], attributes: { axis: 0 }, outputs: [{ shape: [...ids.shape, w.shape[1]], dtype: w.dtype }], scope: m.scope,
   })[0];
 }
 

@@ -118,7 +118,7 @@ export function openSafetensors(path: string): SafetensorsFile {
       else tensors.set(name, parseEntry(path, name, raw, dataStart));
     }
     checkLayout(path, [...tensors.values()], dataStart, fileSize);
-    return makeHandle(path, fileSize, headerLength, new Uint8Array(header), metadata, tensors);
+    return tensorFileHandle(path, fileSize, headerLength, new Uint8Array(header), metadata, tensors);
   } finally {
     closeSync(fd);
   }
@@ -130,7 +130,8 @@ function parseMetadata(path: string, raw: unknown): Record<string, string> {
   return raw as Record<string, string>;
 }
 
-function makeHandle(
+/** A SafetensorsFile over tensors at known offsets of any file (also PyTorch zips, engine/sd/torch-file.ts). */
+export function tensorFileHandle(
   path: string, fileSize: number, headerLength: number, header: Uint8Array,
   metadata: Record<string, string>, tensors: Map<string, TensorInfo>,
 ): SafetensorsFile {

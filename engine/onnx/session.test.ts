@@ -1,7 +1,8 @@
 // Session layer: provider choice errors and the reusable session cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { GraphBuilder } from './graph-builder.ts';
 import { mul } from './ops-tensor.ts';
 import { saveModel } from './model-file.ts';
@@ -43,4 +44,23 @@ test('--device auto on a machine without a GPU provider says in one line that it
   assert.match(line, /^device auto → cpu: no GPU provider is installed \(.*libonnxruntime_providers_cuda\.so is missing/);
   assert.ok(!line.includes('\n'));
   assert.equal(describeDevice('cpu'), 'device cpu');
+});
+
+test('a graph published by another builder meanwhile stays in place (and stays loadable) when a second build lands', async () => {
+  const dir = join(tempDir(), 'shared');
+  const build = () => {
+    const g = new GraphBuilder({ name: 'double' });
+    g.output(mul(g.input('x', 'float32', ['N']), 2), 'y');
+    return g;
+  };
+  const first = saveModel(build(), dir);
+  const session = await createSession(first, { device: 'cpu', threads: 1 });
+  const marker = join(dir, 'loaded-by-someone');
+  writeFileSync(marker, 'x');
+  assert.equal(saveModel(build(), dir), first);
+  assert.ok(existsSync(marker), 'the published folder was replaced under its reader');
+  assert.deepEqual(readdirSync(dirname(dir)).filter((n) => n.includes('.tmp-')), [], 'no temporary folder left behind');
+  const out = await session.run({ x: { dims: [2], data: Float32Array.from([1, 5]) } });
+  assert.deepEqual(Array.from(out.y.data), [2, 10]);
+  await session.release();
 });

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/index.ts';
 import { readSidecar } from './model-file.ts';
+import { uniqueTempPath } from './temp-path.ts';
 import { OPTIMIZED_MODEL, OPTIMIZED_WEIGHTS, completeOptimizedModel, optimizedFolder, optimizedWeightBytes, publishOptimizedModel } from './optimized-model.ts';
 
 const ORT_VERSION = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
@@ -108,7 +109,7 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
   // Loaded from bytes so external data resolves against the checkpoint folder (see model-file.ts); on CPU
   // onnxruntime also writes its optimised form, which later loads read instead.
   const session: Record<string, string> = { model_external_initializers_file_folder_path: sidecar.externalDataFolder };
-  const tmp = folder ? `${folder}.tmp-${process.pid}-${Date.now()}` : null;
+  const tmp = folder ? uniqueTempPath(folder) : null;
   if (tmp) {
     mkdirSync(tmp, { recursive: true });
     options.optimizedModelFilePath = join(tmp, OPTIMIZED_MODEL);

@@ -3,8 +3,13 @@
 // them into text embeddings, latents and the samplers' ε model.
 import './wire-types.ts';
 import './inv-adapter/wire-types.ts';
-export type { Checkpoint, OpenOptions } from './checkpoint/checkpoint.ts';
+export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint/checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint/checkpoint.ts';
+export { openVaeFile, VaeFileError } from './vae/vae-file.ts';
+export { readEmbedding, EmbeddingError } from './clip/embeddings.ts';
+export type { LoraFile, LoraStack, AppliedLora } from './lora/lora.ts';
+export { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora/lora.ts';
+export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './checkpoint/torch-file.ts';
 export type { Sd15Config, UnetConfig, VaeConfig, ClipTextConfig, ConfigHints } from './checkpoint/config.ts';
 export { SD15_UNET } from './checkpoint/config.ts';
 export type { ClipTextOptions } from './clip/clip-text.ts';

@@ -4,10 +4,11 @@ import { statSync } from 'node:fs';
 import { SessionCache, resolveDevice, describeDevice } from '../onnx/index.ts';
 import type { ComputeType, Device, ModelSession } from '../onnx/index.ts';
 import { openCheckpoint } from './checkpoint/checkpoint.ts';
-import type { Checkpoint } from './checkpoint/checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import { sdModelPath } from './graph-models.ts';
 import type { SdGraph } from './graph-models.ts';
 import { unetModelPath } from './unet/unet.ts';
+import { loraStrengths } from './lora/lora.ts';
 import type { UnetVariant } from './unet/unet.ts';
 
 export interface SdRuntimeOptions {
@@ -53,15 +54,17 @@ export class SdRuntime {
   }
 
   /** Session for a CLIP / VAE graph of the checkpoint (built and cached on first use). */
-  networkSession(checkpoint: Checkpoint, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
+  async networkSession(checkpoint: Checkpoint | VaeModel, graph: SdGraph, log?: RuntimeLog): Promise<ModelSession> {
     const withCompute: SdGraph = graph.kind === 'clip-text' ? { ...graph, options: { compute: this.compute, ...graph.options } } : graph;
-    return this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+    const session = await this.sessionFor(graph.kind, () => sdModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+    return graph.kind === 'clip-text' && 'textEncoder' in checkpoint ? withLoraStrengths(session, loraStrengths(checkpoint, 'textEncoder')) : session;
   }
 
   /** Session for a UNet variant (plain, recorded features, EAA, ControlNet), in this runtime's compute type. */
-  unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
+  async unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
     const withCompute: UnetVariant = { compute: this.compute, ...variant };
-    return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+    const session = await this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+    return withLoraStrengths(session, loraStrengths(checkpoint, 'unet'));
   }
 
   private async sessionFor(name: string, modelPath: () => { path: string; built: boolean }, log?: RuntimeLog): Promise<ModelSession> {
@@ -86,6 +89,18 @@ export class SdRuntime {
     await this.sessions.release();
     this.checkpoints.clear();
   }
+}
+
+/** A view of a shared session that feeds the LoRA strengths of one model (the session itself is cached as is). */
+function withLoraStrengths(session: ModelSession, strengths: Float32Array | null): ModelSession {
+  // A stack whose LoRAs touch no layer of this network builds a graph without the input.
+  if (!strengths || !session.inputNames.includes('lora_strengths')) return session;
+  const feed = { dims: [strengths.length], data: strengths };
+  return {
+    modelPath: session.modelPath, device: session.device, inputNames: session.inputNames, outputNames: session.outputNames, weightBytes: session.weightBytes,
+    run: (feeds, outputs) => session.run({ ...feeds, lora_strengths: feed }, outputs),
+    release: () => session.release(),
+  };
 }
 
 declare module '../graph/node-definition.ts' {

@@ -2,7 +2,7 @@
 // the node-definition WireTypes (inv-adapter/wire-types.ts adds the Inv-Adapter's own). Latents are in
 // model space: the VAE latent × scaling factor (0.18215).
 import type { Tensor } from '../tensor/index.ts';
-import type { Checkpoint } from './checkpoint/checkpoint.ts';
+import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch } from '../image/index.ts';
@@ -23,7 +23,8 @@ export interface SdClip {
 }
 
 export interface SdVae {
-  checkpoint: Checkpoint;
+  /** The checkpoint's VAE, or a VAE file's (VAELoader). */
+  checkpoint: VaeModel;
 }
 
 /** A loaded ControlNet (ComfyUI's CONTROL_NET): the opened file; graphs are built when sampling. */

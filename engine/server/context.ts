@@ -11,7 +11,7 @@ import type { PromptRunner } from './job-runner.ts';
 import type { WsHub } from './ws-hub.ts';
 
 export interface Limits {
-  /** Largest JSON request body. */
+  /** Largest JSON request body (prompts, workflows, settings); `serve --max-prompt-mb`. */
   maxBodyBytes: number;
   /** Largest upload (multipart file part); also reported as `max_upload_size`. */
   maxUploadBytes: number;

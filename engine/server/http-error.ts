@@ -2,7 +2,7 @@
 // a JSON body; input errors from other folders map to 400/403; anything else is a bug → 500.
 
 import type { ErrorRequestHandler } from 'express';
-import { JsonInputError, WorkflowError } from '../graph/index.ts';
+import { JsonInputError, WorkflowError, stringifyJson } from '../graph/index.ts';
 import { UnsafePathError } from '../files/index.ts';
 
 export class HttpError extends Error {
@@ -48,6 +48,15 @@ export function errorHandler(log: (message: string) => void): ErrorRequestHandle
     }
     const [status, body] = toHttp(error);
     if (status >= 500) log(`${req.method} ${req.path} failed: ${(error as Error)?.stack ?? String(error)}`);
-    res.status(status).json(body);
+    // Bodies may hold what the client sent (a bigint seed in node_errors): the lossless writer keeps it,
+    // and if even that fails the answer is still JSON, never express's HTML page with a stack trace.
+    let text: string;
+    try {
+      text = stringifyJson(body);
+    } catch (failure) {
+      log(`${req.method} ${req.path}: cannot write the error body: ${(failure as Error).message}`);
+      text = JSON.stringify({ error: status >= 500 ? 'internal server error; see the server log' : 'the request was refused' });
+    }
+    res.status(status).type('application/json; charset=utf-8').send(text);
   };
 }

@@ -51,6 +51,9 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('file', (field, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // A body that ends inside a file part errors this stream: without a listener that error would
+      // be thrown as unhandled and take the whole server down.
+      stream.on('error', (error: Error) => fail(badRequest(`Unreadable multipart request: ${error.message}.`)));
       stream.on('limit', () => fail(new HttpError(413, `The uploaded file is larger than the limit of ${limits.maxFileBytes} bytes; send a smaller file or raise --max-upload-mb.`)));
       stream.on('end', () => {
         if (!failed) form.files.push({ field, filename: info.filename ?? '', data: Buffer.concat(chunks) });
@@ -66,6 +69,7 @@ export function readMultipart(req: Request, limits: MultipartLimits): Promise<Mu
     parser.on('close', () => {
       if (!failed) resolve(form);
     });
+    req.on('error', (error: Error) => fail(badRequest(`The upload was cut off: ${error.message}.`)));
     req.pipe(parser);
   });
 }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import { checkRequest, isLoopback, type SecurityOptions } from './security.ts';
 
 function req(headers: Record<string, string>, url = '/prompt'): IncomingMessage {
@@ -27,9 +28,17 @@ test('same-origin and origin-less requests pass; a foreign origin is refused wit
   assert.equal(checkRequest(req({ host: '127.0.0.1:8188', origin: 'null' }), open).ok, false);
 });
 
-test('on a loopback bind a non-loopback Host (DNS rebinding) is refused; on 0.0.0.0 it is not', () => {
+test('on a loopback bind a non-loopback Host (DNS rebinding) is refused; exposed, only IPs, this machine and --allow-host names', () => {
   assert.equal(checkRequest(req({ host: 'rebind.example:8188' }), open).ok, false);
-  assert.equal(checkRequest(req({ host: 'rebind.example:8188' }), { ...open, bindHost: '0.0.0.0' }).ok, true);
+  const exposed: SecurityOptions = { ...open, bindHost: '0.0.0.0', authToken: 't' };
+  const withToken = (host: string) => req({ host, authorization: 'Bearer t' });
+  const refused = checkRequest(withToken('rebind.example:8188'), exposed);
+  assert.equal(refused.ok, false);
+  assert.match(refused.ok ? '' : refused.message, /--allow-host rebind\.example/);
+  for (const host of ['10.1.2.3:8188', '[fe80::1]:8188', 'localhost:8188', `${hostname()}:8188`]) assert.equal(checkRequest(withToken(host), exposed).ok, true, host);
+  assert.equal(checkRequest(withToken('studio.example:8188'), { ...exposed, allowHosts: ['Studio.example'] }).ok, true);
+  assert.equal(checkRequest(withToken('other.example:8188'), { ...exposed, allowHosts: ['studio.example'] }).ok, false);
+  assert.equal(checkRequest(withToken('any.example'), { ...exposed, allowHosts: ['*'] }).ok, true);
 });
 
 test('allowed origins pass, "*" allows any', () => {

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 
 export interface SecurityOptions {
   /** When set, every request must carry it (Bearer header, `?token=` or the session cookie). */
@@ -12,6 +13,9 @@ export interface SecurityOptions {
   allowOrigins: readonly string[];
   /** The address the server listens on; a loopback bind also checks the Host header. */
   bindHost: string;
+  /** Host names (DNS names) an exposed server answers to besides IP addresses, loopback names and
+   *  this machine's name (`serve --allow-host`); `*` allows any. */
+  allowHosts?: readonly string[];
 }
 
 export const TOKEN_COOKIE = 'invgraph_token';
@@ -66,6 +70,13 @@ function checkOrigin(req: IncomingMessage, options: SecurityOptions): Verdict {
   if (host !== undefined && isLoopback(options.bindHost) && !isLoopback(hostnameOf(host)) && !originAllowed(`http://${host}`, options)) {
     return { ok: false, status: 403, message: `Host "${host}" is not a loopback name; this server listens on ${options.bindHost} only.` };
   }
+  if (host !== undefined && !isLoopback(options.bindHost) && !hostAllowed(hostnameOf(host), options) && !originAllowed(`http://${host}`, options)) {
+    return {
+      ok: false,
+      status: 403,
+      message: `Host "${host}" is not a name this server answers to (DNS rebinding protection); start it with --allow-host ${hostnameOf(host)} to permit it.`,
+    };
+  }
   if (origin === undefined || host === undefined) return { ok: true };
   if (originAllowed(origin, options)) return { ok: true };
   let originHost: string;
@@ -80,6 +91,17 @@ function checkOrigin(req: IncomingMessage, options: SecurityOptions): Verdict {
     status: 403,
     message: `Request from origin "${origin}" to host "${host}" refused; start the server with --allow-origin ${origin} to permit it.`,
   };
+}
+
+/** On an exposed bind: IP addresses (no rebinding through a literal), loopback names, this machine's
+ *  name and the names given with --allow-host. A rebinding attack needs a DNS name it controls. */
+function hostAllowed(name: string, options: SecurityOptions): boolean {
+  const lower = name.toLowerCase();
+  if (isIP(lower) !== 0 || isLoopback(lower)) return true;
+  const allowed = options.allowHosts ?? [];
+  if (allowed.includes('*') || allowed.some((h) => h.toLowerCase() === lower)) return true;
+  const machine = hostname().toLowerCase();
+  return lower === machine || lower.split('.')[0] === machine;
 }
 
 export function originAllowed(origin: string, options: SecurityOptions): boolean {

@@ -32,6 +32,8 @@ export interface ServerOptions {
   workers?: WorkerChannel;
   authToken?: string;
   allowOrigins?: readonly string[];
+  /** DNS names an exposed server answers to (see SecurityOptions.allowHosts). */
+  allowHosts?: readonly string[];
   limits?: Partial<Limits>;
   /** Built editor (ui/dist); a placeholder page is served at / when it has no index.html. */
   staticDir?: string;
@@ -52,7 +54,9 @@ export interface RunningServer {
 }
 
 export const DEFAULT_LIMITS: Limits = {
-  maxBodyBytes: 100 * 1024 * 1024,
+  // ComfyUI prompts and workflows are kilobytes; a few MB leave room for big workflows while a hostile
+  // body is refused before it is read (413) instead of filling the heap.
+  maxBodyBytes: 8 * 1024 * 1024,
   maxUploadBytes: 100 * 1024 * 1024,
   maxUploadPixels: 16384 * 16384,
 };
@@ -97,7 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logs,
     log,
   };
-  const security: SecurityOptions = { authToken: options.authToken, allowOrigins: options.allowOrigins ?? [], bindHost: options.host };
+  const security: SecurityOptions = { authToken: options.authToken, allowOrigins: options.allowOrigins ?? [], bindHost: options.host, allowHosts: options.allowHosts };
   const http = createServer(createApp(ctx, security, { staticDir: options.staticDir, workflowsDir: options.workflowsDir }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
   http.on('upgrade', (req, socket: Socket, head) => {

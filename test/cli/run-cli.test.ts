@@ -53,6 +53,20 @@ test('runs an API-format LoadImage → ImageScale → SaveImage workflow and pri
   }
 });
 
+test('--set with a mistyped input name fails and names the input it most likely meant', async () => {
+  const ws = workspace();
+  try {
+    await writePortrait(join(ws.input, 'portrait.png'));
+    const run = invgraph(['run', RESIZE, '--input', ws.input, '--out', ws.out, '--set', '2.widht=64'], ws.dir);
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stderr.slice(run.stderr.indexOf('{')));
+    assert.match(report.error.message, /--set 2\.widht: ImageScale has no input "widht" \(did you mean "width"\?\)/);
+    assert.deepEqual(readdirSync(ws.out).length, 0);
+  } finally {
+    ws.cleanup();
+  }
+});
+
 test('a workflow with a missing input fails with the structured error and writes nothing', async () => {
   const ws = workspace();
   try {
@@ -132,11 +146,12 @@ test('Ctrl+C interrupts a long sampling run: exit code 130, nothing saved', asyn
       stderr += String(chunk);
       if (/KSampler \d+\/5000/.test(stderr)) resolve();
     }));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     await sampling;
     const sentAt = Date.now();
     child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
+    const end = await exited;
+    assert.equal(end.code, 130, `exit code ${end.code}, signal ${end.signal}; stderr ends:\n${stderr.slice(-3000)}`);
     assert.ok(Date.now() - sentAt < 10_000, 'stopped within a few steps');
     assert.match(stderr, /"type": "interrupted"|execution_interrupted|interrupted/);
     assert.deepEqual(readdirSync(ws.out).filter((f) => f.endsWith('.png')), []);

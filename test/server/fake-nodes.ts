@@ -1,7 +1,7 @@
 // Fast fake nodes for the server integration tests, loaded into the execution worker through
 // serve({registryModule}). FakeWork busy-loops synchronously, like a blocking ONNX run.
 
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { defineNode, type NodeDefinition, type NodeRegistry } from '../../engine/graph/index.ts';
 import { resolveInside } from '../../engine/files/index.ts';
 
@@ -37,12 +37,15 @@ const fakeWork = defineNode({
       ms: { kind: 'INT', default: 0, min: 0, max: 60_000 },
       steps: { kind: 'INT', default: 1, min: 1, max: 1000 },
     },
-    optional: { preview: { kind: 'BOOLEAN', default: false } },
+    // until_file: the work ends early once output/<until_file> exists (a test holds a worker busy
+    // exactly as long as it needs, whatever the machine's speed).
+    optional: { preview: { kind: 'BOOLEAN', default: false }, until_file: { kind: 'STRING', default: '' } },
   },
   outputs: [{ type: 'INT' }],
-  run: ({ value, ms, steps, preview }, ctx) => {
+  run: ({ value, ms, steps, preview, until_file }, ctx) => {
+    const released = () => Boolean(until_file) && existsSync(resolveInside(ctx.folders.output, until_file!));
     for (let step = 1; step <= steps; step++) {
-      busyWait(ms / steps);
+      if (!released()) busyWait(ms / steps);
       ctx.progress(step, steps, preview ? { format: 'JPEG', data: PREVIEW_BYTES } : undefined);
     }
     return { outputs: [(value as number) + 1] };

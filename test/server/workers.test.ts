@@ -4,7 +4,7 @@
 // every client gets the frames of its own prompts only, whichever worker ran them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJson } from '../../engine/graph/index.ts';
 import type { ApiPrompt } from '../../engine/graph/index.ts';
@@ -34,19 +34,32 @@ test('3 workers, 60 prompts from 4 clients, one worker killed -9 mid-run: each p
   const cluster = await startCluster({ registryModule: MIXED_REGISTRY, models: join(ROOT, 'models') });
   const clients: WsClient[] = [];
   try {
-    await Promise.all([0, 1, 2].map(() => cluster.addWorker()));
     const { url } = cluster.server;
     for (let c = 0; c < 4; c++) clients.push(await WsClient.connect(url, `client-${c}`));
     const owner = new Map<string, number>();
     const realIndex = 7;
-    for (let i = 0; i < 60; i++) {
+    // The worker to kill starts alone and takes the first prompt, a long one: it is certainly running
+    // that prompt when it dies, however fast or slow this machine runs the others.
+    const doomed = await cluster.addWorker();
+    // Held until the test releases it (output/release-p0), at most 60 s.
+    const long = workPrompt({ tag: 'p0', value: 0, ms: 60_000, steps: 600 });
+    Object.assign(long['2'].inputs, { until_file: 'release-p0' });
+    const longId = await queuePrompt(url, long, 'client-0');
+    owner.set(longId, 0);
+    const progressOfLong = () => clients[0].framesOf(longId).filter((f) => f.type === 'progress').length;
+    await waitUntil('the first worker runs the long prompt', async () => progressOfLong() >= 1, 60_000);
+    await Promise.all([cluster.addWorker(), cluster.addWorker()]);
+    for (let i = 1; i < 60; i++) {
       const c = i % 4;
       const prompt = i === realIndex ? tinyTxt2img(i) : workPrompt({ tag: `p${i}`, value: i, ms: 150, steps: 3, preview: i % 10 === 0 });
       owner.set(await queuePrompt(url, prompt, `client-${c}`), c);
     }
     const historyCount = async () => Object.keys(await getJson(`${url}/history`)).length;
-    await waitUntil('15 prompts are done', async () => (await historyCount()) >= 15, 90_000);
-    await cluster.workers[0].kill();
+    // Mid-run: the others are under way and the long one is still held.
+    await waitUntil('10 prompts are done', async () => (await historyCount()) >= 10, 90_000);
+    assert.ok(!clients[0].framesOf(longId).some((f) => f.type === 'executing' && f.data.node === null), 'the long prompt is still running');
+    await doomed.kill();
+    writeFileSync(join(cluster.server.dirs.output, 'release-p0'), ''); // its rerun elsewhere ends at once
 
     for (const [id, c] of owner) await clients[c].finished(id, 120_000);
     const history = await getJson<Record<string, any>>(`${url}/history`);
@@ -71,8 +84,9 @@ test('3 workers, 60 prompts from 4 clients, one worker killed -9 mid-run: each p
         assert.ok(own.some((f) => f.type === 'executed'), `${id}: its executed frame`);
       }
     }
-    // The killed worker was running a prompt: it ran again on another worker.
-    assert.ok(restarted >= 1, 'a prompt of the killed worker ran again elsewhere');
+    // The killed worker's prompt ran again on another worker; no other prompt ran twice.
+    assert.equal(clients[0].framesOf(longId).filter((f) => f.type === 'execution_start').length, 2, 'the killed worker\'s prompt ran again elsewhere');
+    assert.equal(restarted, 1, `${restarted} prompts started twice`);
     // Previews of clients' prompts reached them as binary frames.
     assert.ok(clients[0].binary.length >= 1 && clients[2].binary.length >= 1);
 

@@ -1,9 +1,10 @@
-// Opens an SD1.5 checkpoint — an LDM single .safetensors file or a diffusers folder — and presents
+// Opens an SD1.5 checkpoint — an LDM single file (.safetensors, or a PyTorch .ckpt/.pt read without
+// running its pickle, torch-file.ts) or a diffusers folder — and presents
 // each network's weights under diffusers names (key-map.ts), with its architecture config. Refuses
 // SDXL, SD2.x, inpainting and v-prediction models with a message saying what the file is.
 // EMA (choice, as ComfyUI): full training files also hold `model_ema.*` copies; we use the regular
 // `model.diffusion_model.*` weights and ignore the EMA ones ("emaonly" files carry EMA weights there).
-import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { openSafetensors, checkpointFingerprint } from '../../onnx/index.ts';
 import type { SafetensorsFile, WeightSource } from '../../onnx/index.ts';
@@ -12,6 +13,8 @@ import { inferUnetConfig, inferVaeConfig, inferClipConfig, MissingConfigError } 
 import type { Sd15Config, ConfigHints } from './config.ts';
 import { readLdmYamlHints, readDiffusersHints, readFixtureCheckpointHints } from './config-files.ts';
 import { mappedWeightSource } from './mapped-weights.ts';
+import { openTensorFile } from './torch-file.ts';
+import type { AppliedLora } from '../lora/lora-types.ts';
 
 export interface Checkpoint {
   path: string;
@@ -22,6 +25,16 @@ export interface Checkpoint {
   vae: WeightSource;
   textEncoder: WeightSource;
   /** Identity of the weight files (graph cache key). */
+  fingerprint: string;
+  /** LoRAs applied (lora.ts): their branches are in unet / textEncoder, their strengths feed the graphs. */
+  loras?: LoraStack;
+}
+
+/** What the VAE graphs read: a checkpoint, or a VAE file of its own (VAELoader, vae-file.ts). */
+export interface VaeModel {
+  path: string;
+  config: Pick<Sd15Config, 'vae'>;
+  vae: WeightSource;
   fingerprint: string;
 }
 
@@ -92,7 +105,7 @@ function buildConfig(path: string, layout: Checkpoint['layout'], sources: Pick<C
 }
 
 function openSingleFile(path: string, options: OpenOptions): Checkpoint {
-  const file = openSafetensors(path);
+  const file = openTensorFile(path, CheckpointError);
   const keys = [...file.tensors.keys()];
   refuseUnknownSingleFile(path, keys);
   // Precedence: the caller's numbers, then the LDM yaml, then a fixture folder's config.json.
@@ -144,14 +157,12 @@ export function openCheckpoint(path: string, options: OpenOptions = {}): Checkpo
     }
     return openDiffusersFolder(path, options);
   }
-  if (!path.endsWith('.safetensors')) {
-    const fd = openSync(path, 'r');
-    const bytes = Buffer.alloc(2);
-    readSync(fd, bytes, 0, 2, 0);
-    closeSync(fd);
-    const head = bytes.toString('latin1');
-    const pickle = head === 'PK' ? ' (it is a PyTorch pickle/zip; convert it to .safetensors)' : '';
-    throw new CheckpointError(`${path}: only .safetensors checkpoints are supported${pickle}`);
-  }
   return openSingleFile(path, options);
+}
+
+/** The base checkpoint and the LoRAs applied (lora/lora.ts) to one of its networks. */
+export interface LoraStack {
+  base: Checkpoint;
+  unet: AppliedLora[];
+  textEncoder: AppliedLora[];
 }

@@ -2,7 +2,7 @@
 // (models/clip/modeling_clip.py: CLIPTextEmbeddings, CLIPEncoderLayer, CLIPAttention, CLIPMLP), which
 // diffusers' StableDiffusionPipeline uses; sd15-reference.md §4.1. Weight names are HF's (`text_model.*`).
 import {
-  GraphBuilder, Module, embedding, layerNorm, linear, attention, quickGelu, add, argMax, gatherNd,
+  GraphBuilder, Module, embedding, embeddingWithExtra, layerNorm, linear, attention, quickGelu, add, argMax, gatherNd,
 } from '../../onnx/index.ts';
 import type { Value, ComputeType } from '../../onnx/index.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
@@ -21,14 +21,16 @@ export interface ClipTextOptions {
   /** Also output `hidden_states.<i>` for i = 0…layers: the embeddings, then each encoder layer's output
    *  before the final LayerNorm (transformers' output_hidden_states; parity checks use them). */
   hiddenStates?: boolean;
+  /** Also take `extra_embeddings` [n, C] (textual inversion): ids from the vocabulary size on pick its rows. */
+  extraEmbeddings?: number;
   compute?: ComputeType;
 }
 
 // ---------- blocks ----------
 
 /** CLIPTextEmbeddings: token_embedding(ids) + position_embedding(0..S-1). [B,S] → [B,S,C] */
-function embeddings(m: Module, inputIds: Value): Value {
-  const tokens = embedding(m.at('token_embedding'), inputIds);
+function embeddings(m: Module, inputIds: Value, extra?: Value): Value {
+  const tokens = extra ? embeddingWithExtra(m.at('token_embedding'), inputIds, extra) : embedding(m.at('token_embedding'), inputIds);
   // Positions are always 0..S-1 in order (position_ids buffers in checkpoints are ignored, §2.2).
   return add(tokens, m.at('position_embedding').param('weight'));
 }
@@ -71,7 +73,8 @@ export function buildClipTextGraph(checkpoint: Checkpoint, options: ClipTextOpti
 
   // 1. embeddings  [B,S] → [B,S,C]
   const inputIds = g.input('input_ids', 'int64', ['B', config.maxPositions]);
-  let hidden = embeddings(model.at('embeddings'), inputIds);
+  const extra = options.extraEmbeddings ? g.input('extra_embeddings', 'float32', [options.extraEmbeddings, config.hiddenSize]) : undefined;
+  let hidden = embeddings(model.at('embeddings'), inputIds, extra);
   const everyHidden: Value[] = [hidden];
   // 2. encoder layers; keep the one CLIPSetLastLayer asks for (-1 → index layers-1)
   let kept: Value | null = null;

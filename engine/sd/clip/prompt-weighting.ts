@@ -9,7 +9,7 @@ export interface WeightedChunk {
 
 export interface WeightedChunks {
   chunks: WeightedChunk[];
-  /** `embedding:NAME` references that were dropped (embeddings are not supported; ComfyUI drops unknown ones). */
+  /** `embedding:NAME` references with no such embedding, dropped (ComfyUI warns and drops them). */
   ignoredEmbeddings: string[];
 }
 
@@ -19,6 +19,8 @@ export interface ChunkingTokenizer {
   bosId: number;
   eosId: number;
   padId: number;
+  /** Token ids standing for a textual-inversion embedding's vectors (one per vector); null when there is none. */
+  embedding?(name: string): number[] | null;
 }
 
 export interface WeightedSegment {
@@ -120,9 +122,9 @@ interface TokenGroup {
 }
 
 /**
- * Tokenizes each weighted segment; ComfyUI first splits it at ` embedding:` / `\nembedding:`. Textual-inversion
- * embeddings are not supported, so `embedding:NAME` behaves like ComfyUI with no such file: NAME is dropped (and
- * reported), the words after it are kept.
+ * Tokenizes each weighted segment; ComfyUI first splits it at ` embedding:` / `\nembedding:`. `embedding:NAME`
+ * becomes the embedding's ids (tokenizer.embedding) as one group; with no such embedding NAME is dropped (and
+ * reported), as in ComfyUI; the words after it are kept.
  */
 function tokenGroups(segments: WeightedSegment[], tokenizer: ChunkingTokenizer, ignored: string[]): TokenGroup[] {
   const groups: TokenGroup[] = [];
@@ -130,22 +132,29 @@ function tokenGroups(segments: WeightedSegment[], tokenizer: ChunkingTokenizer, 
     const parts = text.split(/ embedding:|\nembedding:/);
     const words = [parts[0], ...parts.slice(1).map((part) => EMBEDDING_MARKER + part)].filter((word) => word !== '');
     for (const word of words) {
-      const rest = word.startsWith(EMBEDDING_MARKER) ? dropEmbeddingName(word, ignored) : word;
+      const rest = word.startsWith(EMBEDDING_MARKER) ? embeddingWord(word, tokenizer, ignored, (ids) => groups.push({ ids, weight })) : word;
       if (rest !== '') groups.push({ ids: tokenizer.encode(rest), weight });
     }
   }
   return groups;
 }
 
-/** ComfyUI's _try_get_embedding when the file is missing: returns the text left after the name. */
-function dropEmbeddingName(word: string, ignored: string[]): string {
+/**
+ * ComfyUI's _try_get_embedding: the embedding NAME (then NAME without surrounding commas) as one group via `found`;
+ * returns the text left after the name.
+ */
+function embeddingWord(word: string, tokenizer: ChunkingTokenizer, ignored: string[], found: (ids: number[]) => void): string {
   const fields = word.slice(EMBEDDING_MARKER.length).replace(/^\n+|\n+$/g, '').split(/[\p{White_Space}\x1c-\x1f]+/u)
     .filter((field) => field !== '');
   if (fields.length === 0) return word; // ComfyUI fails on a bare "embedding:"; keep it as text instead
   const [name, ...after] = fields;
-  ignored.push(name);
   const leftover = after.join(' ');
+  const direct = tokenizer.embedding?.(name);
+  if (direct) { found(direct); return leftover; }
   const stripped = name.replace(/^,+|,+$/g, '');
+  const retry = stripped.length < name.length && stripped !== '' ? tokenizer.embedding?.(stripped) : null;
+  if (retry) { found(retry); return `${name.slice(stripped.length)} ${leftover}`.trim(); }
+  ignored.push(name);
   return stripped.length < name.length ? `${name.slice(stripped.length)} ${leftover}` : leftover;
 }
 

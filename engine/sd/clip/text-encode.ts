@@ -8,18 +8,43 @@ import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import { applyTokenWeights } from './prompt-weighting.ts';
 
 /** CLIP hidden states [rows, 77, C] of token id rows, at layer `stopAtLayer` (-1 = last, final LN applied). */
-export async function encodeTextIds(runtime: SdRuntime, checkpoint: Checkpoint, rows: number[][], stopAtLayer = -1, log?: RuntimeLog): Promise<Tensor> {
+export async function encodeTextIds(runtime: SdRuntime, checkpoint: Checkpoint, rows: number[][], stopAtLayer = -1, log?: RuntimeLog,
+  extra: Float32Array[] = []): Promise<Tensor> {
   const useLast = stopAtLayer === -1;
-  const session = await runtime.networkSession(checkpoint, { kind: 'clip-text', options: useLast ? {} : { stopAtLayer } }, log);
+  // Ids ≥ the vocabulary size pick rows of `extra` (textual inversion); its row count is rounded up to a multiple
+  // of 8 so that a handful of graph variants serve every prompt.
+  const extraRows = extra.length ? Math.ceil(extra.length / 8) * 8 : 0;
+  const options = { ...(useLast ? {} : { stopAtLayer }), ...(extraRows ? { extraEmbeddings: extraRows } : {}) };
+  const session = await runtime.networkSession(checkpoint, { kind: 'clip-text', options }, log);
   const ids = BigInt64Array.from(rows.flat(), (id) => BigInt(id));
-  const result = await session.run({ input_ids: { dims: [rows.length, rows[0].length], data: ids, type: 'int64' } });
+  const feeds: Parameters<typeof session.run>[0] = { input_ids: { dims: [rows.length, rows[0].length], data: ids, type: 'int64' } };
+  if (extraRows) {
+    const width = checkpoint.config.clip.hiddenSize;
+    const table = new Float32Array(extraRows * width);
+    extra.forEach((v, i) => table.set(v, i * width));
+    feeds.extra_embeddings = { dims: [extraRows, width], data: table };
+  }
+  const result = await session.run(feeds);
   return result[useLast ? 'last_hidden_state' : 'hidden_state'];
 }
 
-/** Encodes `text` into conditioning embeddings [1, 77·k, C]. */
-export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog): Promise<Tensor> {
-  const { chunks } = clip.tokenizer.tokenizeWeighted(text);
-  const hidden = await encodeTextIds(runtime, clip.checkpoint, chunks.map((c) => c.ids), clip.stopAtLayer, log);
+/** Encodes `text` into conditioning embeddings [1, 77·k, C]; `embeddings` resolves `embedding:NAME` (embeddings.ts). */
+export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog,
+  embeddings?: (name: string) => Float32Array[] | null): Promise<Tensor> {
+  const vocab = clip.checkpoint.config.clip.vocabSize;
+  const extra: Float32Array[] = [];
+  const known = new Map<string, number[]>();
+  const embeddingIds = embeddings && ((name: string): number[] | null => {
+    if (!known.has(name)) {
+      const vectors = embeddings(name);
+      if (!vectors) return null;
+      known.set(name, vectors.map((v) => vocab + extra.push(v) - 1));
+    }
+    return known.get(name)!;
+  });
+  const { chunks, ignoredEmbeddings } = clip.tokenizer.tokenizeWeighted(text, embeddingIds);
+  for (const name of ignoredEmbeddings) log?.(`warning, embedding:${name} does not exist, ignoring`);
+  const hidden = await encodeTextIds(runtime, clip.checkpoint, chunks.map((c) => c.ids), clip.stopAtLayer, log, extra);
   const [rows, tokens, channels] = hidden.dims;
   const weights = chunks.flatMap((c) => c.weights);
   if (weights.some((w) => w !== 1)) {

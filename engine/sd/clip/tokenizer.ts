@@ -18,7 +18,7 @@ export interface ClipTokenizer {
   /** SD1.5 / diffusers input_ids: `[BOS] + ids[:75] + [EOS]`, padded with EOS to 77. */
   tokenizeSd15(text: string): number[];
   /** ComfyUI weighting syntax and >75-token prompts: one or more 77-token rows with per-token weights. */
-  tokenizeWeighted(text: string): WeightedChunks;
+  tokenizeWeighted(text: string, embedding?: (name: string) => number[] | null): WeightedChunks;
   readonly bosId: number;
   readonly eosId: number;
   readonly padId: number;
@@ -52,7 +52,7 @@ export function createTokenizer(vocabulary: ClipVocabulary): ClipTokenizer {
   return {
     encode,
     tokenizeSd15: (text) => padSd15(encode(text), bosId, eosId),
-    tokenizeWeighted: (text) => chunkWeightedPrompt(text, { encode, bosId, eosId, padId: eosId }),
+    tokenizeWeighted: (text, embedding) => chunkWeightedPrompt(text, { encode, bosId, eosId, padId: eosId, embedding }),
     bosId,
     eosId,
     padId: eosId,

@@ -8,6 +8,7 @@ import type { SafetensorsFile, WeightSource } from '../../onnx/index.ts';
 import { unetLdmKeys, LDM_UNET_PREFIX } from '../checkpoint/key-map.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import { readLdmControlnetHints, readFixtureControlnetHints } from '../checkpoint/config-files.ts';
+import { openTensorFile } from '../checkpoint/torch-file.ts';
 import { mappedWeightSource } from '../checkpoint/mapped-weights.ts';
 
 export interface ControlnetConfig {
@@ -179,7 +180,7 @@ function fileHints(path: string): ControlnetHints {
 // ---------- opening ----------
 
 function openSingleFile(path: string): Controlnet {
-  const file = openSafetensors(path);
+  const file = openTensorFile(path, ControlnetError);
   const keys = [...file.tensors.keys()];
   const { layout, prefix } = classifyKeys(path, keys);
   const hintConvs = new Set(keys.map((k) => k.startsWith(`${prefix}input_hint_block.`) ? k.split('.')[prefix ? 2 : 1] : undefined).filter((x) => x !== undefined)).size;
@@ -219,9 +220,6 @@ export function openControlnet(path: string): Controlnet {
   if (statSync(path).isDirectory()) {
     if (!existsSync(join(path, 'config.json'))) throw new ControlnetError(`${path} is a folder but not a diffusers ControlNet (no config.json)`);
     return openDiffusersFolder(path);
-  }
-  if (!path.endsWith('.safetensors')) {
-    throw new ControlnetError(`${path}: only .safetensors ControlNets are supported (convert .pth / .ckpt files to .safetensors)`);
   }
   return openSingleFile(path);
 }

@@ -9,7 +9,7 @@ import {
   resizeNearest, slice, clamp, mulDims,
 } from '../../onnx/index.ts';
 import type { Value, ComputeType } from '../../onnx/index.ts';
-import type { Checkpoint } from '../checkpoint/checkpoint.ts';
+import type { VaeModel } from '../checkpoint/checkpoint.ts';
 import type { VaeConfig } from '../checkpoint/config.ts';
 
 export const VAE_GRAPH_VERSION = 'vae-1';
@@ -89,7 +89,7 @@ function decoder(m: Module, z: Value, config: VaeConfig): Value {
  * Input `image` [B,3,H,W] in [-1,1] (H, W multiples of 8). Outputs `mean`, `logvar` (posterior, VAE
  * units, logvar clamped to [-30,20]) and `latent` = mean × scaling factor (what ComfyUI's VAEEncode gives).
  */
-export function buildVaeEncoderGraph(checkpoint: Checkpoint, options: VaeOptions = {}): GraphBuilder {
+export function buildVaeEncoderGraph(checkpoint: VaeModel, options: VaeOptions = {}): GraphBuilder {
   const config = checkpoint.config.vae;
   const g = new GraphBuilder({ name: 'vae_encoder', compute: options.compute });
   const root = new Module(g, checkpoint.vae, '');
@@ -105,7 +105,7 @@ export function buildVaeEncoderGraph(checkpoint: Checkpoint, options: VaeOptions
 }
 
 /** Input `latent` [B,4,h,w] (SD latent, divided by the scaling factor here). Output `image` [B,3,8h,8w], raw. */
-export function buildVaeDecoderGraph(checkpoint: Checkpoint, options: VaeOptions = {}): GraphBuilder {
+export function buildVaeDecoderGraph(checkpoint: VaeModel, options: VaeOptions = {}): GraphBuilder {
   const config = checkpoint.config.vae;
   const g = new GraphBuilder({ name: 'vae_decoder', compute: options.compute });
   const root = new Module(g, checkpoint.vae, '');

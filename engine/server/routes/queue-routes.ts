@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { loadWorkflow, validatePrompt } from '../../graph/index.ts';
+import { loadWorkflow, unknownInputs, validatePrompt, type ApiPrompt } from '../../graph/index.ts';
 import { toTuple } from '../../queue/index.ts';
 import type { ServerContext } from '../context.ts';
 import { intQuery, isObject, jsonBody, jsonObjectBody, orderedObjectText, rawBody, sendJson } from '../context.ts';
@@ -83,6 +83,8 @@ interface Accepted {
   prompt_id: string;
   number: number;
   node_errors: Record<string, unknown>;
+  /** Inputs the prompt sets that its nodes do not have (ComfyUI ignores them silently); only when any. */
+  warnings?: string[];
 }
 
 /** Validates and stores the job before answering, so an accepted prompt survives a crash. */
@@ -112,7 +114,9 @@ async function acceptPrompt(ctx: ServerContext, request: Record<string, unknown>
   });
   ctx.hub.broadcastStatus();
   ctx.runner.kick();
-  return { prompt_id: promptId, number, node_errors: validation.node_errors ?? {} };
+  const warnings = unknownInputs(request.prompt as ApiPrompt, ctx.registry).map((unknown) => unknown.message);
+  for (const warning of warnings) ctx.log(`prompt ${promptId}: ${warning}`);
+  return { prompt_id: promptId, number, node_errors: validation.node_errors ?? {}, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 function priority(value: unknown): number | undefined {
