@@ -2,12 +2,12 @@
 //  - only entry points (cli/, bin/) and tests import nodes/;
 //  - engine folders import another engine folder only through its index.ts;
 //  - engine/exec and engine/graph import no model, server, or node code;
-//  - only engine/onnx/session.ts imports onnxruntime-node.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+//  - only engine/onnx/session.ts imports onnxruntime-node;
+//  - no import cycles between files (type-only imports count too: a contract lives in the lowest file
+//    that needs it, so the arrows between files always point down).
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
-
-const root = resolve(new URL('..', import.meta.url).pathname);
-const problems = [];
+import { fileURLToPath } from 'node:url';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -20,39 +20,95 @@ function walk(dir, out) {
 }
 
 const importRe = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-const files = ['engine', 'nodes', 'cli', 'bench', 'models', 'ui/src'].flatMap((d) => {
-  try { return walk(join(root, d), []); } catch { return []; }
-});
 
-for (const file of files) {
-  const rel = relative(root, file);
-  const isTest = /\.test\.ts$/.test(rel) || rel.includes('test-');
-  const src = readFileSync(file, 'utf8');
-  for (const m of src.matchAll(importRe)) {
-    const spec = m[1] ?? m[2];
-    if (spec === 'onnxruntime-node' && rel !== 'engine/onnx/session.ts' && !rel.startsWith('engine/onnx/session')) {
-      problems.push(`${rel}: only engine/onnx/session.ts may import onnxruntime-node`);
+/** Every import cycle among `edges` (file → imported files), each as a closed path; found with Tarjan's
+ *  strongly connected components, then one shortest loop per component so the message is readable. */
+export function findCycles(edges) {
+  let counter = 0;
+  const index = new Map(), low = new Map(), onStack = new Set(), stack = [], components = [];
+  const visit = (v) => {
+    index.set(v, counter); low.set(v, counter); counter++;
+    stack.push(v); onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
     }
-    if (!spec.startsWith('.')) continue;
-    const target = relative(root, resolve(dirname(file), spec));
-    const [srcTop, srcSub] = rel.split('/');
-    const [dstTop, dstSub] = target.split('/');
-    if (dstTop === 'nodes' && srcTop !== 'nodes' && srcTop !== 'cli' && !isTest) {
-      problems.push(`${rel}: imports ${target}; only entry points may import nodes/`);
+    if (low.get(v) === index.get(v)) {
+      const component = [];
+      let w;
+      do { w = stack.pop(); onStack.delete(w); component.push(w); } while (w !== v);
+      const selfLoop = (edges.get(v) ?? new Set()).has(v);
+      if (component.length > 1 || selfLoop) components.push(component);
     }
-    if (srcTop === 'engine' && dstTop === 'engine' && srcSub !== dstSub && !isTest) {
-      const viaIndex = target === `engine/${dstSub}/index.ts` || target === `engine/${dstSub}`;
-      if (!viaIndex) problems.push(`${rel}: imports ${target}; other engine folders are reached through their index.ts`);
-      if ((srcSub === 'exec' || srcSub === 'graph') && !['graph', 'tensor', 'files'].includes(dstSub)) {
-        problems.push(`${rel}: engine/${srcSub} must not depend on engine/${dstSub}`);
+  };
+  for (const v of [...edges.keys()].sort()) if (!index.has(v)) visit(v);
+  return components.map((component) => shortestLoop(edges, new Set(component), [...component].sort()[0]));
+}
+
+function shortestLoop(edges, members, start) {
+  const previous = new Map([[start, null]]);
+  const queue = [start];
+  while (queue.length) {
+    const v = queue.shift();
+    for (const w of [...(edges.get(v) ?? [])].sort()) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const path = [v];
+        for (let p = previous.get(v); p !== null; p = previous.get(p)) path.unshift(p);
+        return [...path, start];
+      }
+      if (!previous.has(w)) { previous.set(w, v); queue.push(w); }
+    }
+  }
+  return [start, start];
+}
+
+/** All rule violations under `root` (a repository folder), as readable lines. */
+export function checkImports(root) {
+  const problems = [];
+  const files = ['engine', 'nodes', 'cli', 'bench', 'models', 'ui/src'].flatMap((d) => {
+    try { return walk(join(root, d), []); } catch { return []; }
+  });
+  const edges = new Map();
+  for (const file of files) {
+    const rel = relative(root, file);
+    const isTest = /\.test\.ts$/.test(rel) || rel.includes('test-');
+    const src = readFileSync(file, 'utf8');
+    const targets = new Set();
+    edges.set(rel, targets);
+    for (const m of src.matchAll(importRe)) {
+      const spec = m[1] ?? m[2];
+      if (spec === 'onnxruntime-node' && rel !== 'engine/onnx/session.ts' && !rel.startsWith('engine/onnx/session')) {
+        problems.push(`${rel}: only engine/onnx/session.ts may import onnxruntime-node`);
+      }
+      if (!spec.startsWith('.')) continue;
+      const target = relative(root, resolve(dirname(file), spec));
+      targets.add(existsSync(join(root, target)) && statSync(join(root, target)).isDirectory() ? `${target}/index.ts` : target);
+      const [srcTop, srcSub] = rel.split('/');
+      const [dstTop, dstSub] = target.split('/');
+      if (dstTop === 'nodes' && srcTop !== 'nodes' && srcTop !== 'cli' && !isTest) {
+        problems.push(`${rel}: imports ${target}; only entry points may import nodes/`);
+      }
+      if (srcTop === 'engine' && dstTop === 'engine' && srcSub !== dstSub && !isTest) {
+        const viaIndex = target === `engine/${dstSub}/index.ts` || target === `engine/${dstSub}`;
+        if (!viaIndex) problems.push(`${rel}: imports ${target}; other engine folders are reached through their index.ts`);
+        if ((srcSub === 'exec' || srcSub === 'graph') && !['graph', 'tensor', 'files'].includes(dstSub)) {
+          problems.push(`${rel}: engine/${srcSub} must not depend on engine/${dstSub}`);
+        }
       }
     }
   }
+  for (const cycle of findCycles(edges)) problems.push(`import cycle: ${cycle.join(' → ')}`);
+  return { problems, fileCount: files.length };
 }
 
-if (problems.length) {
-  console.error(problems.join('\n'));
-  console.error(`\n${problems.length} import rule violation(s)`);
-  process.exit(1);
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+  const { problems, fileCount } = checkImports(root);
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    console.error(`\n${problems.length} import rule violation(s)`);
+    process.exit(1);
+  }
+  console.log(`import rules: ${fileCount} files checked, no violations`);
 }
-console.log(`import rules: ${files.length} files checked, no violations`);

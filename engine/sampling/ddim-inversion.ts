@@ -3,12 +3,11 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedEps, type EpsModel } from './model.ts';
+import { guidedEps, type EpsModel, type StepProgress } from './model.ts';
 import { ddimMove } from './ddim-step.ts';
 import { diffusersSchedule, sigmaFromAlphaCumprod, TRAIN_STEPS } from './schedule.ts';
 import { ddimInverseTimesteps } from './schedulers.ts';
 import { checkSteps } from './sigmas.ts';
-import type { StepProgress } from './sample.ts';
 
 export interface InversionOptions {
   model: EpsModel;

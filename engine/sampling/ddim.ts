@@ -5,11 +5,10 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedEps } from './model.ts';
+import { guidedEps, type LoopOptions } from './model.ts';
 import { ddimMove } from './ddim-step.ts';
 import { diffusersSchedule, sigmaFromAlphaCumprod, TRAIN_STEPS } from './schedule.ts';
 import { ddimTimesteps } from './schedulers.ts';
-import type { LoopOptions } from './sample.ts';
 
 /** A timestep, or FINAL for "fully denoised" (ᾱ_0, diffusers' final_alpha_cumprod). */
 const FINAL = -1;

@@ -1,7 +1,7 @@
 // Public surface of engine/sampling: SD1.5 noise schedule, ComfyUI schedulers and samplers, diffusers DDIM
 // and DDIM inversion, seeded noise. The network is injected as an EpsModel (model.ts documents the contract).
 
-export type { ModelCall, EpsModel } from './model.ts';
+export type { ModelCall, EpsModel, StepProgress, LoopOptions } from './model.ts';
 export { SamplingInputError } from './errors.ts';
 export { SCHEDULER_NAMES, type SchedulerName, ddimTimesteps, ddimInverseTimesteps } from './schedulers.ts';
 export { computeSigmas } from './sigmas.ts';
@@ -9,7 +9,6 @@ export {
   SAMPLER_NAMES,
   type SamplerName,
   type KSamplerName,
-  type StepProgress,
   type SampleOptions,
   type SigmaSampleOptions,
   sample,
@@ -24,6 +23,7 @@ export {
   sigmaSchedule,
   timestepFromSigma,
   sigmaFromTimestep,
+  percentToSigma,
   type DiffusersSchedule,
   type SigmaSchedule,
 } from './schedule.ts';

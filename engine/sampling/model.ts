@@ -26,6 +26,25 @@ export interface ModelCall {
 /** The network: returns ε (the predicted noise), same length and layout as `call.sample`. */
 export type EpsModel = (call: ModelCall) => Promise<Float32Array>;
 
+/** Per-step report: x before the step and the (guided) prediction of the clean latent. */
+export interface StepProgress {
+  index: number;
+  total: number;
+  sigma: number;
+  x: Float32Array;
+  denoised: Float32Array;
+}
+
+/** What every loop shares: the model, guidance, and the per-step hooks. */
+export interface LoopOptions {
+  model: EpsModel;
+  cfg: number;
+  /** Called after each step's first model evaluation (ComfyUI's callback: progress + previews). */
+  onStep?: (progress: StepProgress) => void;
+  /** Called before every model evaluation; throw from it to stop (e.g. ctx.throwIfInterrupted). */
+  throwIfAborted?: () => void;
+}
+
 /** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */
 export function usesUncond(cfg: number): boolean {
   return Math.abs(cfg - 1) > 1e-9 * Math.max(Math.abs(cfg), 1);

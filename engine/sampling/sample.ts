@@ -3,7 +3,7 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedDenoised, type EpsModel } from './model.ts';
+import { guidedDenoised, type LoopOptions } from './model.ts';
 import { NoiseStream, NOISE_STREAM_SAMPLER, gaussianNoise, checkSeed } from './noise.ts';
 import { BrownianTree } from './brownian.ts';
 import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSampler, type KRun } from './samplers.ts';
@@ -37,25 +37,6 @@ export const SAMPLER_NAMES = [
   'ddim_diffusers',
 ] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
-
-/** Per-step report: x before the step and the (guided) prediction of the clean latent. */
-export interface StepProgress {
-  index: number;
-  total: number;
-  sigma: number;
-  x: Float32Array;
-  denoised: Float32Array;
-}
-
-/** What every loop shares: the model, guidance, and the per-step hooks. */
-export interface LoopOptions {
-  model: EpsModel;
-  cfg: number;
-  /** Called after each step's first model evaluation (ComfyUI's callback: progress + previews). */
-  onStep?: (progress: StepProgress) => void;
-  /** Called before every model evaluation; throw from it to stop (e.g. ctx.throwIfInterrupted). */
-  throwIfAborted?: () => void;
-}
 
 export interface SampleOptions extends LoopOptions {
   /** Latent in model space (already × 0.18215), [B, 4, H/8, W/8]. */

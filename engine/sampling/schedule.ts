@@ -110,3 +110,10 @@ export function sigmaFromTimestep(timestep: number): number {
 export function sigmaFromAlphaCumprod(alphaCumprod: number): number {
   return Math.sqrt((1 - alphaCumprod) / alphaCumprod);
 }
+
+/** ComfyUI ModelSamplingDiscrete.percent_to_sigma: 0 → "infinite" σ, 1 → 0, else σ(999·(1 − percent)). */
+export function percentToSigma(percent: number): number {
+  if (percent <= 0) return 999999999.9;
+  if (percent >= 1) return 0;
+  return sigmaFromTimestep((1 - percent) * 999);
+}

@@ -3,7 +3,7 @@
 // and per-row strengths gated by σ as ComfyUI's ControlBase does (start/end percent → σ, sd15-reference.md §6.3).
 import { resizeImage } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
-import { sigmaFromTimestep } from '../sampling/index.ts';
+import { percentToSigma } from '../sampling/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
 import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
 import type { UnetVariant } from './unet/unet.ts';
@@ -12,13 +12,6 @@ import { conditioningEmbeds } from './eps-model.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
 
 type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
-
-/** ComfyUI ModelSamplingDiscrete.percent_to_sigma: 0 → "infinite" σ, 1 → 0, else σ(999·(1 − percent)). */
-export function percentToSigma(percent: number): number {
-  if (percent <= 0) return 999999999.9;
-  if (percent >= 1) return 0;
-  return sigmaFromTimestep((1 - percent) * 999);
-}
 
 /** A chain's links, oldest first. */
 function chainLinks(last: ControlLink | undefined): ControlLink[] {

@@ -2,6 +2,7 @@
 // ONNX graph builders with their cached model files, the CLIP tokenizer, and the runtime that turns
 // them into text embeddings, latents and the samplers' ε model.
 import './wire-types.ts';
+import './inv-adapter/wire-types.ts';
 export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint/checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint/checkpoint.ts';
 export { openVaeFile, VaeFileError } from './vae/vae-file.ts';
@@ -35,7 +36,8 @@ export type { Controlnet, ControlnetConfig, ResolvedControlnetConfig } from './c
 export { openControlnet, ControlnetError } from './controlnet/controlnet-checkpoint.ts';
 export type { FusedControlnet } from './controlnet/unet-controlnet.ts';
 export type { SdControlNet, ControlLink } from './wire-types.ts';
-export { prepareGuidedUnet, planControl, percentToSigma } from './guided-unet.ts';
+export { prepareGuidedUnet, planControl } from './guided-unet.ts';
+export { percentToSigma } from '../sampling/index.ts'; // lives in sampling/schedule.ts; kept here for callers
 export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
 export type { InvAdapter, TrainingFreeOptions } from './inv-adapter/inv-adapter.ts';
 export { loadInvAdapter, trainingFreeAdapter, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter/inv-adapter.ts';

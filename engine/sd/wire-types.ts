@@ -1,14 +1,12 @@
 // The SD values that travel between nodes (ComfyUI's MODEL, CLIP, VAE, CONDITIONING, LATENT), added to
-// the node-definition WireTypes. Latents are in model space: the VAE latent × scaling factor (0.18215).
+// the node-definition WireTypes (inv-adapter/wire-types.ts adds the Inv-Adapter's own). Latents are in
+// model space: the VAE latent × scaling factor (0.18215).
 import type { Tensor } from '../tensor/index.ts';
 import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch } from '../image/index.ts';
-import type { EaaPatch } from './inv-adapter/eaa-patch.ts';
-import type { InvAdapter } from './inv-adapter/inv-adapter.ts';
-import type { Inversion } from './inv-adapter/inv-adapter-pipeline.ts';
-import type { FeatureBank } from './inv-adapter/feature-bank.ts';
+import type { EaaPatch } from './inv-adapter/eaa-settings.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {
@@ -75,8 +73,5 @@ declare module '../graph/node-definition.ts' {
     CONDITIONING: Conditioning;
     LATENT: Latent;
     CONTROL_NET: SdControlNet;
-    INVERSION: Inversion;
-    DIFFUSION_FEATURES: FeatureBank;
-    INV_ADAPTER: InvAdapter;
   }
 }

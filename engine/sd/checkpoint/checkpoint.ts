@@ -14,7 +14,7 @@ import type { Sd15Config, ConfigHints } from './config.ts';
 import { readLdmYamlHints, readDiffusersHints, readFixtureCheckpointHints } from './config-files.ts';
 import { mappedWeightSource } from './mapped-weights.ts';
 import { openTensorFile } from './torch-file.ts';
-import type { LoraStack } from '../lora/lora.ts';
+import type { AppliedLora } from '../lora/lora-types.ts';
 
 export interface Checkpoint {
   path: string;
@@ -158,4 +158,11 @@ export function openCheckpoint(path: string, options: OpenOptions = {}): Checkpo
     return openDiffusersFolder(path, options);
   }
   return openSingleFile(path, options);
+}
+
+/** The base checkpoint and the LoRAs applied (lora/lora.ts) to one of its networks. */
+export interface LoraStack {
+  base: Checkpoint;
+  unet: AppliedLora[];
+  textEncoder: AppliedLora[];
 }

@@ -1,11 +1,11 @@
 // SD1.5 ControlNet as graph values, reading like diffusers 0.30.3 `models/controlnet.py` ControlNetModel.forward
 // (ControlNetConditioningEmbedding, the UNet's encoder half, zero convs); sd15-reference.md §6. The encoder
-// blocks are the UNet's own (unet.ts); the graph that runs it beside the UNet is unet-controlnet.ts.
+// blocks are the UNet's own (../unet/unet-layers.ts); the graph that runs it beside the UNet is unet-controlnet.ts.
 import { conv2d, silu, add } from '../../onnx/index.ts';
 import type { Module, Value } from '../../onnx/index.ts';
 import { timestepEmbedding, downBlock, midBlock } from '../unet/unet-layers.ts';
 import type { Forward } from '../unet/unet-layers.ts';
-import type { UnetInputs } from '../unet/unet.ts';
+import type { UnetInputs } from '../unet/unet-layers.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import type { ResolvedControlnetConfig } from './controlnet-checkpoint.ts';
 

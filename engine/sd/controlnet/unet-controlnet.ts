@@ -4,7 +4,7 @@
 import { Module, mul, add, reshape, mulDims } from '../../onnx/index.ts';
 import type { GraphBuilder, Value } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import type { UnetInputs } from '../unet/unet.ts';
+import type { UnetInputs } from '../unet/unet-layers.ts';
 import { controlnetForward } from './controlnet.ts';
 import type { ControlnetResiduals } from './controlnet.ts';
 import { openControlnet, ControlnetError, resolveControlnetConfig } from './controlnet-checkpoint.ts';

@@ -4,6 +4,7 @@
 // apply_to_uncond, for unconditional rows) — σ = 0 gives the base model's output bitwise.
 import { openSafetensors } from '../../onnx/index.ts';
 import type { SafetensorsFile } from '../../onnx/index.ts';
+import { percentToSigma } from '../../sampling/index.ts';
 import type { ModelCall } from '../../sampling/index.ts';
 import type { Tensor } from '../../tensor/index.ts';
 import { resizeImage, makeImageBatch } from '../../image/index.ts';
@@ -12,33 +13,13 @@ import type { SdModel } from '../wire-types.ts';
 import type { UnetVariant } from '../unet/unet.ts';
 import type { GuidedUnet } from '../eps-model.ts';
 import type { InvAdapter } from './inv-adapter.ts';
+import type { EaaSettings, EaaPatch } from './eaa-settings.ts';
 import { nearestTimestep, readFeatureStep } from './feature-bank.ts';
 import type { FeatureBank } from './feature-bank.ts';
 import { unetIdentity } from './inv-adapter-weights.ts';
-import { percentToSigma } from '../guided-unet.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
 
-export interface EaaSettings {
-  /** σ of inv-adapter.md §3, 0…2. */
-  weight: number;
-  /** Fractions of the sampling schedule (ComfyUI percent → σ, as ControlNet's start/end). */
-  startAt: number;
-  endAt: number;
-  selfAttention: boolean;
-  crossAttention: boolean;
-  applyToUncond: boolean;
-  /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
-  blockWeights?: readonly number[];
-  /** Where in the generated image the adapter acts (1) or not (0): batch item 0, any size (resized by area
-   *  averaging to each block's token grid). Absent = everywhere. */
-  mask?: MaskBatch;
-}
-
-/** What EAAInject adds to a MODEL (SdModel.eaa). */
-export interface EaaPatch extends EaaSettings {
-  adapter: InvAdapter;
-  features: FeatureBank;
-}
+export type { EaaSettings, EaaPatch } from './eaa-settings.ts';
 
 export class EaaPatchError extends Error {}
 

@@ -4,7 +4,7 @@
 import { Module, linear, attention, matmul, add, mul, reshape, expand, slice, openSafetensors, safetensorsSource } from '../../onnx/index.ts';
 import type { GraphBuilder, Value, WeightSource } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import type { BlockExtras } from '../unet/unet-variant.ts';
+import type { BlockExtras } from '../unet/unet-layers.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
 
 export interface EaaAdapter {

@@ -9,31 +9,16 @@ import { checkpointFingerprint } from '../../onnx/index.ts';
 import type { SafetensorsFile, WeightRef, WeightSource, LowRankBranch } from '../../onnx/index.ts';
 import { weightRef } from '../../onnx/index.ts';
 import { openTensorFile } from '../checkpoint/torch-file.ts';
-import type { Checkpoint } from '../checkpoint/checkpoint.ts';
+import type { Checkpoint, LoraStack } from '../checkpoint/checkpoint.ts';
+import type { LoraModule, LoraFile, AppliedLora } from './lora-types.ts';
 import { unetLdmKeys, LDM_UNET_PREFIX } from '../checkpoint/key-map.ts';
+
+export type { LoraFile, AppliedLora } from './lora-types.ts';
+export type { LoraStack } from '../checkpoint/checkpoint.ts';
 
 export class LoraError extends Error {}
 
 type Network = 'unet' | 'textEncoder';
-
-/** One low-rank module of a LoRA file, matched to a weight of the model. */
-interface LoraModule {
-  key: string;
-  down: WeightRef;
-  up: WeightRef;
-  /** alpha / rank, or 1 without alpha (as ComfyUI). */
-  scale: number;
-}
-
-/** A LoRA file opened against one base checkpoint: its modules by diffusers weight name, per network. */
-export interface LoraFile {
-  path: string;
-  fingerprint: string;
-  unet: Map<string, LoraModule>;
-  textEncoder: Map<string, LoraModule>;
-  /** LoRA keys that match no weight of the model (ComfyUI logs "lora key not loaded"). */
-  unmatched: string[];
-}
 
 /** Diffusers module names are dotted; kohya flattens them with '_'. These segments contain '_' themselves. */
 const SEGMENTS = [
@@ -188,18 +173,7 @@ export function openLora(path: string, base: Checkpoint): LoraFile {
   return out;
 }
 
-/** A LoRA applied to a model (the stack is kept in order; the graph's strength slot is its index). */
-export interface AppliedLora {
-  lora: LoraFile;
-  strength: number;
-}
 
-/** The base checkpoint and the LoRAs applied to one of its networks. */
-export interface LoraStack {
-  base: Checkpoint;
-  unet: AppliedLora[];
-  textEncoder: AppliedLora[];
-}
 
 const BRANCH = '#lora';
 

@@ -8,11 +8,42 @@ import {
 } from '../../onnx/index.ts';
 import type { Value } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import type { UnetExtras, BlockExtras } from './unet-variant.ts';
 
 export const RESNET_EPS = 1e-5; // resnets and conv_norm_out (sd15-reference.md §9.3)
 const TRANSFORMER_NORM_EPS = 1e-6; // Transformer2DModel's GroupNorm, hard-coded in diffusers
 const LAYER_NORM_EPS = 1e-5;
+
+// The contracts the UNet's builders share live here, at the bottom: unet.ts, unet-variant.ts, controlnet/
+// and inv-adapter/unet-eaa.ts all import them downward.
+
+export interface UnetInputs {
+  /** Noisy latent [B,4,H,W]. */
+  sample: Value;
+  /** Timestep per row [B], float32 (fractional timesteps allowed, as k-diffusion samplers produce). */
+  timestep: Value;
+  /** Text embedding [B,S,Ctx]; S = 77·k for long prompts. */
+  encoderHiddenStates: Value;
+}
+
+/** What a variant adds inside one transformer block. */
+export interface BlockExtras {
+  /** Receives the block's norm1 / norm2 outputs. */
+  record?(self: Value, cross: Value): void;
+  /** Term added to the attention result before to_out, from the block's own query [B,S,C]. */
+  selfAdapter?(query: Value): Value;
+  crossAdapter?(query: Value): Value;
+}
+
+/** What a variant adds to the whole UNet. */
+export interface UnetExtras {
+  /** Per Transformer2DModel at module path `block`, of width `width`. */
+  block(block: string, width: number, heads: number): BlockExtras;
+  /** Residual added to skip `index` (ControlNet). */
+  downResidual?(index: number, skip: Value): Value;
+  midResidual?(mid: Value): Value;
+  /** Adds the outputs collected while building (after the main `out`). */
+  finish(): void;
+}
 
 /** What every block needs besides its own weights. */
 export interface Forward {

@@ -7,7 +7,9 @@ import { eaaBlockExtras, openEaaAdapter } from '../inv-adapter/unet-eaa.ts';
 import { transformerBlocks } from './unet-blocks.ts';
 import { controlnetExtras, checkControlnetVariant } from '../controlnet/unet-controlnet.ts';
 import type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
-import type { UnetInputs } from './unet.ts';
+import type { UnetInputs, UnetExtras, BlockExtras } from './unet-layers.ts';
+
+export type { UnetExtras, BlockExtras } from './unet-layers.ts';
 
 export type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
 
@@ -36,26 +38,6 @@ export interface EaaVariant {
   /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter term is multiplied by it
    *  token by token (an attention mask: where in the image the identity acts). */
   masked?: boolean;
-}
-
-/** What a variant adds inside one transformer block. */
-export interface BlockExtras {
-  /** Receives the block's norm1 / norm2 outputs. */
-  record?(self: Value, cross: Value): void;
-  /** Term added to the attention result before to_out, from the block's own query [B,S,C]. */
-  selfAdapter?(query: Value): Value;
-  crossAdapter?(query: Value): Value;
-}
-
-/** What a variant adds to the whole UNet. */
-export interface UnetExtras {
-  /** Per Transformer2DModel at module path `block`, of width `width`. */
-  block(block: string, width: number, heads: number): BlockExtras;
-  /** Residual added to skip `index` (ControlNet). */
-  downResidual?(index: number, skip: Value): Value;
-  midResidual?(mid: Value): Value;
-  /** Adds the outputs collected while building (after the main `out`). */
-  finish(): void;
 }
 
 export class UnetVariantError extends Error {}

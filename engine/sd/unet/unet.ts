@@ -7,9 +7,9 @@ import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import { variantExtras, checkVariant } from './unet-variant.ts';
 import { controlnetFingerprints } from '../controlnet/unet-controlnet.ts';
-import type { UnetVariant, UnetExtras } from './unet-variant.ts';
+import type { UnetVariant } from './unet-variant.ts';
 import { timestepEmbedding, downBlock, midBlock, upBlock, RESNET_EPS } from './unet-layers.ts';
-import type { Forward } from './unet-layers.ts';
+import type { Forward, UnetInputs, UnetExtras } from './unet-layers.ts';
 
 export type { UnetVariant, EaaVariant, ControlnetVariant } from './unet-variant.ts';
 
@@ -18,14 +18,7 @@ export const UNET_GRAPH_VERSION = 'unet-2';
 
 // ---------- model ----------
 
-export interface UnetInputs {
-  /** Noisy latent [B,4,H,W]. */
-  sample: Value;
-  /** Timestep per row [B], float32 (fractional timesteps allowed, as k-diffusion samplers produce). */
-  timestep: Value;
-  /** Text embedding [B,S,Ctx]; S = 77·k for long prompts. */
-  encoderHiddenStates: Value;
-}
+export type { UnetInputs } from './unet-layers.ts';
 
 /** UNet2DConditionModel.forward on graph values; returns the predicted noise [B,4,H,W]. */
 export function unetForward(root: Module, inputs: UnetInputs, config: UnetConfig, extras: UnetExtras): Value {
