@@ -8,7 +8,7 @@ import {
 } from '../onnx/index.ts';
 import type { Value } from '../onnx/index.ts';
 import type { UnetConfig } from './config.ts';
-import type { UnetExtras, BlockExtras } from './unet-variant.ts';
+import type { UnetExtras, BlockExtras, AttentionParts } from './unet-variant.ts';
 
 export const RESNET_EPS = 1e-5; // resnets and conv_norm_out (sd15-reference.md §9.3)
 const TRANSFORMER_NORM_EPS = 1e-6; // Transformer2DModel's GroupNorm, hard-coded in diffusers
@@ -51,15 +51,16 @@ function resnetBlock(m: Module, x: Value, fwd: Forward): Value {
 
 /**
  * Attention (diffusers `Attention` + AttnProcessor): Q from `hiddenStates`, K/V from `context`, no q/k/v
- * bias, scale 1/√head_dim, then to_out.0. `adapter` adds the EAA term to the attention result before
- * to_out (inv-adapter.md §3). [B,S,C] → [B,S,C]
+ * bias, scale 1/√head_dim, then to_out.0. `adapter` may replace the attention result before to_out, given
+ * the block's own query/key/value and that result (EAA, inv-adapter.md §3 and §5). [B,S,C] → [B,S,C]
  */
-function crossAttention(m: Module, hiddenStates: Value, context: Value, heads: number, adapter?: (query: Value) => Value): Value {
+function crossAttention(m: Module, hiddenStates: Value, context: Value, heads: number, adapter?: (parts: AttentionParts) => Value): Value {
   const query = linear(m.at('to_q'), hiddenStates);
   const key = linear(m.at('to_k'), context);
   const value = linear(m.at('to_v'), context);
   let out = attention(query, key, value, { heads });
-  if (adapter) out = add(out, adapter(query));
+  const project = (other: Value) => ({ key: linear(m.at('to_k'), other), value: linear(m.at('to_v'), other) });
+  if (adapter) out = adapter({ query, key, value, out, project });
   return linear(m.at('to_out.0'), out);
 }
 
