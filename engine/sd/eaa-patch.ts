@@ -48,6 +48,13 @@ export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: Fe
   if (features.model !== identity) {
     throw new EaaPatchError(`the DIFFUSION_FEATURES (${features.path}) were recorded with another model (${features.model || 'unknown'}) than this MODEL (${identity}); run DDIMInvert and ExtractDiffusionFeatures with the checkpoint you sample with`);
   }
+  if (adapter.mode === 'reference') {
+    // Reference attention takes any reference size, but every block needs its F_s.
+    for (const { name } of transformerBlocks(model.checkpoint.config.unet)) {
+      if (!features.blocks.some((b) => b.name === name)) throw new EaaPatchError(`the DIFFUSION_FEATURES have no features for block ${name}`);
+    }
+    return;
+  }
   for (const [block, tokens] of Object.entries(adapter.referenceTokens)) {
     const recorded = features.blocks.find((b) => b.name === block);
     if (!recorded) throw new EaaPatchError(`the DIFFUSION_FEATURES have no features for block ${block}, which the adapter ${adapter.label} needs`);
@@ -98,6 +105,7 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
   const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
   const high = percentToSigma(patch.startAt);
   const low = percentToSigma(patch.endAt);
+  const trained = patch.adapter.mode === 'trained';
   let file: SafetensorsFile | undefined;
   let cached: { timestep: number; feeds: Feeds } | undefined;
   const featureFeeds = (timestep: number): Feeds => {
@@ -105,14 +113,15 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
       file ??= openSafetensors(patch.features.path);
       const step = readFeatureStep(patch.features, timestep, file);
       const feeds: Feeds = {};
-      for (const [key, tensor] of step) feeds[`eaa.${key}`] = tensor as Tensor;
+      // Reference attention has no cross side: its graph takes no `.cross` inputs.
+      for (const [key, tensor] of step) if (trained || key.endsWith('.self')) feeds[`eaa.${key}`] = tensor as Tensor;
       cached = { timestep, feeds };
     }
     return cached.feeds;
   };
   const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(model.checkpoint.config.unet).map((b) => b.level))) : undefined;
   return {
-    variant: { eaa: { adapterPath: patch.adapter.path, ...(maskFeeds ? { masked: true } : {}) } },
+    variant: { eaa: { ...(patch.adapter.mode === 'trained' ? { adapterPath: patch.adapter.path } : {}), ...(maskFeeds ? { masked: true } : {}) } },
     extraFeeds(call, rows) {
       const active = call.sigma <= high && call.sigma >= low;
       const sigmaSelf = sigmaRows(patch, patch.selfAttention, active, call, rows);
@@ -122,7 +131,7 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
       return {
         ...featureFeeds(timestep),
         'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
-        'eaa.sigma_cross': { dims: [rows], data: sigmaCross },
+        ...(trained ? { 'eaa.sigma_cross': { dims: [rows], data: sigmaCross } } : {}),
         'eaa.block_weights': blockWeights,
         ...maskFeeds?.(call.dims[2], call.dims[3]),
       };

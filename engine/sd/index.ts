@@ -33,7 +33,7 @@ export type { SdControlNet, ControlLink } from './wire-types.ts';
 export { prepareGuidedUnet, planControl, percentToSigma } from './guided-unet.ts';
 export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
 export type { InvAdapter, TrainingFreeOptions } from './inv-adapter.ts';
-export { loadInvAdapter, trainingFreeAdapter, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter.ts';
+export { loadInvAdapter, trainingFreeAdapter, REFERENCE_ATTENTION, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter.ts';
 export { EaaAdapterError } from './unet-eaa.ts';
 export type { FeatureBank, BankBlock } from './feature-bank.ts';
 export { openFeatureBank, featureBankBytes, nearestTimestep, readFeatureStep, FeatureBankError, FEATURE_BANK_FORMAT } from './feature-bank.ts';
