@@ -9,7 +9,7 @@ import { sample, sigmaFromTimestep } from '../sampling/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
 import { SdRuntime } from './runtime.ts';
 import { invertImage, extractFeatures } from './inv-adapter-pipeline.ts';
-import { trainingFreeAdapter, loadInvAdapter } from './inv-adapter.ts';
+import { trainingFreeAdapter, loadInvAdapter, REFERENCE_ATTENTION } from './inv-adapter.ts';
 import { injectEaa, eaaPatch, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 import type { EaaSettings } from './eaa-patch.ts';
 import { prepareGuidedUnet, percentToSigma } from './guided-unet.ts';
@@ -171,4 +171,25 @@ test('attention mask: all ones is the unmasked patch bitwise, all zeros the base
   assert.ok(sameBits(await withMask(maskOf(() => 0)), base), 'mask 0 everywhere = no adapter');
   const half = await withMask(maskOf((x) => (x < 32 ? 1 : 0)));
   assert.ok(!sameBits(half, full) && !sameBits(half, base), 'left half only');
+});
+
+test('training-free reference attention through KSampler\'s path: no cross feeds, σ = 0 / outside the window bitwise the base model, inside not', async () => {
+  const features = await bank;
+  const patch = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, on))!;
+  assert.deepEqual(patch.variant, { eaa: {} });
+  const feeds = patch.extraFeeds(call(700, 'uncond+cond', 4), 4);
+  assert.ok(!Object.keys(feeds).some((k) => k.endsWith('.cross')), 'no cross-side inputs');
+  assert.deepEqual([...feeds['eaa.sigma_self'].data], [0.8, 0.8, 0.8, 0.8].map(Math.fround));
+  const base = await epsModelFor(model);
+  const zero = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, weight: 0 }));
+  const late = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, startAt: 0.6 }));
+  const full = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, on));
+  const early = call(751, 'uncond+cond', 4);
+  const expected = await base(early);
+  assert.ok(sameBits(await zero(early), expected), 'σ = 0');
+  assert.ok(sameBits(await late(early), expected), 'before start_at');
+  assert.ok(!sameBits(await full(early), expected), 'σ = 0.8 changes ε');
+  // cross_attention has no effect without an adapter file.
+  const noCross = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, crossAttention: false }));
+  assert.ok(sameBits(await noCross(early), await full(early)), 'cross_attention off changes nothing');
 });
