@@ -193,3 +193,24 @@ test('training-free reference attention through KSampler\'s path: no cross feeds
   const noCross = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, crossAttention: false }));
   assert.ok(sameBits(await noCross(early), await full(early)), 'cross_attention off changes nothing');
 });
+
+test('timestep coverage: a sampling timestep farther than one sampler DDIM interval from every recorded one is refused unless allowed; the gap is logged', async () => {
+  const features = await bank; // 4 DDIM steps
+  const stepCall = (timestep: number, index: number, total: number): ModelCall => ({ ...call(timestep, 'cond', 1), step: { index, total } });
+  const recorded = features.timesteps;
+  const messages: string[] = [];
+  const strict = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, on), (m) => messages.push(m))!;
+  // Same schedule: every timestep is a recorded one, gap 0, logged at the last step.
+  recorded.forEach((t, i) => strict.extraFeeds(stepCall(t, i, recorded.length), 1));
+  assert.deepEqual(messages, [`EAA: features of ${recorded.length} recorded steps for ${recorded.length} sampler steps; largest timestep gap 0.0`]);
+  // 20 sampler steps (interval 50): a timestep midway between two recorded ones is refused, naming both step counts.
+  const midway = (recorded[0] + recorded[1]) / 2;
+  assert.throws(() => strict.extraFeeds(stepCall(midway, 3, 20), 1), (e: Error) =>
+    e instanceof EaaPatchError && e.message.includes('sampler: 20 steps') && e.message.includes(`recorded with ${recorded.length} DDIM steps`) && e.message.includes('allow_timestep_mismatch'));
+  // Outside start/end (σ = 0) nothing is checked; allowed, the nearest step is used and the gap logged.
+  assert.ok(eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, weight: 0 }))!.extraFeeds(stepCall(midway, 3, 20), 1));
+  const logged: string[] = [];
+  const lenient = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, allowTimestepMismatch: true }), (m) => logged.push(m))!;
+  lenient.extraFeeds(stepCall(midway, 19, 20), 1);
+  assert.match(logged[0], new RegExp(`features of ${recorded.length} recorded steps for 20 sampler steps; largest timestep gap ${((recorded[0] - recorded[1]) / 2).toFixed(1)}`));
+});

@@ -29,6 +29,8 @@ export interface EaaSettings {
   applyToUncond: boolean;
   /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
   blockWeights?: readonly number[];
+  /** Use the nearest recorded timestep even when it is more than one sampler DDIM interval away. */
+  allowTimestepMismatch?: boolean;
   /** Where in the generated image the adapter acts (1) or not (0): batch item 0, any size (resized by area
    *  averaging to each block's token grid). Absent = everywhere. */
   mask?: MaskBatch;
@@ -97,7 +99,7 @@ function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pic
  * The UNet variant and per-call feeds of a patched MODEL, for prepareGuidedUnet's `patch`; undefined for an
  * unpatched one. Features of the current bank step are kept between calls (heun makes two calls per step).
  */
-export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
+export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUnetPatch | undefined {
   const patch = model.eaa;
   if (!patch) return undefined;
   checkEaaInputs(model, patch.adapter, patch.features);
@@ -107,6 +109,21 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
   const low = percentToSigma(patch.endAt);
   const trained = patch.adapter.mode === 'trained';
   let file: SafetensorsFile | undefined;
+  let largestGap = 0;
+  // The features were recorded for one schedule: an active call whose timestep has no recorded step within one
+  // DDIM interval of the sampler (1000 / its steps) would silently get another step's features.
+  const coverage = (call: ModelCall, recorded: number): void => {
+    const gap = Math.abs(recorded - call.timestep);
+    largestGap = Math.max(largestGap, gap);
+    const interval = 1000 / call.step.total;
+    const bankSteps = patch.features.timesteps.length;
+    if (gap > interval && !patch.allowTimestepMismatch) {
+      throw new EaaPatchError(`EAA: sampling timestep ${call.timestep.toFixed(1)} (sampler: ${call.step.total} steps) has no recorded feature step within one DDIM interval (${interval.toFixed(1)}); the nearest is ${recorded} — the features were recorded with ${bankSteps} DDIM steps. Sample with ddim_diffusers and ${bankSteps} steps, record the features with ${call.step.total} steps, or set allow_timestep_mismatch on EAAInject`);
+    }
+    if (call.step.index === call.step.total - 1) {
+      log?.(`EAA: features of ${bankSteps} recorded steps for ${call.step.total} sampler steps; largest timestep gap ${largestGap.toFixed(1)}`);
+    }
+  };
   let cached: { timestep: number; feeds: Feeds } | undefined;
   const featureFeeds = (timestep: number): Feeds => {
     if (cached?.timestep !== timestep) {
@@ -128,6 +145,7 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
       const sigmaCross = sigmaRows(patch, patch.crossAttention, active, call, rows);
       // Inactive calls still feed a step (the graph needs the inputs); σ = 0 makes them irrelevant.
       const timestep = active || !cached ? nearestTimestep(patch.features.timesteps, call.timestep) : cached.timestep;
+      if (active && [...sigmaSelf, ...sigmaCross].some((v) => v > 0)) coverage(call, timestep);
       return {
         ...featureFeeds(timestep),
         'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
