@@ -183,13 +183,13 @@ export const EAAInject = defineNode({
     },
     optional: {
       attention_mask: { kind: 'LINK', type: 'MASK', tooltip: 'Where the identity acts: 1 = fully, 0 = not at all (resized to every block\'s token grid; first mask of a batch).' },
-      allow_timestep_mismatch: {
-        kind: 'BOOLEAN', default: false,
-        tooltip: 'The features were recorded for one DDIM schedule; sampling timesteps farther than one sampler step from every recorded one are refused unless this is on (then the nearest recorded step is used).',
-      },
       block_weights: {
         kind: 'STRING', default: '', maxLength: 1000,
         tooltip: 'Per-block strength, multiplying the weight: empty = 1 everywhere; "input=0.5, middle=1, output=1" by group; or one number per transformer block (16 for SD1.5, canonical order).',
+      },
+      allow_timestep_mismatch: {
+        kind: 'BOOLEAN', default: false,
+        tooltip: 'The features were recorded for one DDIM schedule; sampling timesteps farther than one sampler step from every recorded one are refused unless this is on (then the nearest recorded step is used).',
       },
     },
   },
