@@ -75,30 +75,31 @@ test('invert → extract → save → load serves the same bank; the adapter loa
     const combo = InvAdapterLoader.inputs.required.adapter_name.options;
     assert.deepEqual(typeof combo === 'function' ? combo(t.env) : combo, ['training-free', 'random.safetensors']);
     const file = (await InvAdapterLoader.run({ adapter_name: 'random.safetensors', model, tokens: 256, reference_size: 512 }, t.ctx)).outputs[0] as InvAdapter;
-    assert.equal(file.tokens, 16);
+    assert.ok(file.mode === 'trained' && file.tokens === 16);
+    assert.equal(free.mode, 'reference');
 
     for (const adapter of [free, file]) {
       const patched = (await EAAInject.run({
         model, inv_adapter: adapter, features: loaded, weight: 0.8, start_at: 0, end_at: 1, self_attention: true, cross_attention: true, apply_to_uncond: true,
       }, t.ctx)).outputs[0] as SdModel;
       assert.equal(patched.eaa?.weight, 0.8);
-      assert.deepEqual(eaaPatch(patched)?.variant, { eaa: { adapterPath: adapter.path } });
+      assert.deepEqual(eaaPatch(patched)?.variant, { eaa: adapter.mode === 'trained' ? { adapterPath: adapter.path } : {} });
     }
-    // The default reference size (512) does not fit a 64-px face: clear error at EAAInject.
-    const wrong = (await InvAdapterLoader.run({ adapter_name: 'training-free', model, tokens: 16, reference_size: 512 }, t.ctx)).outputs[0] as InvAdapter;
-    assert.throws(() => EAAInject.run({
-      model, inv_adapter: wrong, features: loaded, weight: 1, start_at: 0, end_at: 1, self_attention: true, cross_attention: true, apply_to_uncond: true,
-    }, t.ctx), /block down_blocks\.0\.attentions\.0: the features have 64 reference tokens \(from a 64×64 face crop\) but the adapter training-free expects 4096.*reference_size to 64/);
+    // Training-free reference attention takes any reference size (the unused reference_size changes nothing).
+    const any = (await InvAdapterLoader.run({ adapter_name: 'training-free', model, tokens: 200, reference_size: 512 }, t.ctx)).outputs[0] as InvAdapter;
+    assert.ok((await EAAInject.run({
+      model, inv_adapter: any, features: loaded, weight: 1, start_at: 0, end_at: 1, self_attention: true, cross_attention: true, apply_to_uncond: true,
+    }, t.ctx)).outputs[0]);
   });
 });
 
-test('LoadDiffusionFeatures refuses files that are not banks; InvAdapterLoader refuses non-square tokens', async () => {
+test('LoadDiffusionFeatures refuses files that are not banks; a missing adapter file is refused', async () => {
   await withContext(async (t) => {
     await mkdir(join(t.folders.models, 'inv_features'), { recursive: true });
     await copyFile(join(FIXTURE, 'eaa_adapter.safetensors'), join(t.folders.models, 'inv_features', 'adapter.safetensors'));
     assert.deepEqual(listFeatureBanks(t.env), ['adapter.safetensors']);
     assert.throws(() => LoadDiffusionFeatures.run({ features_name: 'adapter.safetensors' }, t.ctx), /is not a diffusion feature bank.*SaveDiffusionFeatures/);
     assert.throws(() => LoadDiffusionFeatures.run({ features_name: '../x.safetensors' }, t.ctx));
-    assert.throws(() => InvAdapterLoader.run({ adapter_name: 'training-free', model, tokens: 200, reference_size: 64 }, t.ctx), /perfect square.*200.*196 or 225/);
+    assert.throws(() => InvAdapterLoader.run({ adapter_name: 'missing.safetensors', model, tokens: 256, reference_size: 512 }, t.ctx));
   });
 });

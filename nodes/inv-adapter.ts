@@ -8,7 +8,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders, NodeContext } from '../engine/graph/index.ts';
 import { resolveInside, nextCounterFilename, parseAnnotatedName } from '../engine/files/index.ts';
 import {
-  invertImage, extractFeatures, openFeatureBank, loadInvAdapter, trainingFreeAdapter, injectEaa, parseBlockWeights, transformerBlocks,
+  invertImage, extractFeatures, openFeatureBank, loadInvAdapter, REFERENCE_ATTENTION, injectEaa, parseBlockWeights, transformerBlocks,
 } from '../engine/sd/index.ts';
 import type { StepProgress } from '../engine/sampling/index.ts';
 import { sdRuntime } from './sd-services.ts';
@@ -142,23 +142,24 @@ export const InvAdapterLoader = defineNode({
   name: 'InvAdapterLoader',
   displayName: 'Load Inv-Adapter',
   category: CATEGORY,
-  description: 'Loads Inv-Adapter weights from models/inv_adapter, checked against the model; "training-free" builds them from the model itself (attn1 key/value projections, adaptive average pooling of the reference tokens).',
+  description: 'Loads trained Inv-Adapter weights from models/inv_adapter (inv-adapter.md §5), checked against the model: with a file, EAAInject runs the paper\'s method (additive adapter attention on the self and cross side). "training-free" loads nothing: EAAInject then runs reference attention (the generation\'s self-attention also attends to the face\'s recorded tokens, one softmax, weight = bias ln σ) — a training-free technique, NOT the paper\'s trained model; its cross side is off. No trained adapter is public.',
   inputs: {
     required: {
-      adapter_name: { kind: 'COMBO', options: (env: DefinitionEnv) => [TRAINING_FREE, ...listModels(env.folders, 'inv_adapter', { file: /\.safetensors$/ })], tooltip: 'An adapter file in models/inv_adapter, or training-free.' },
+      adapter_name: { kind: 'COMBO', options: (env: DefinitionEnv) => [TRAINING_FREE, ...listModels(env.folders, 'inv_adapter', { file: /\.safetensors$/ })], tooltip: 'A trained adapter file in models/inv_adapter (the paper\'s method), or training-free (reference attention, not the paper\'s method).' },
       model: { kind: 'LINK', type: 'MODEL' },
-      tokens: { kind: 'INT', default: 256, min: 1, max: 65536, tooltip: 'training-free only: aggregated cross tokens s_c, a perfect square (256 = 16×16).' },
-      reference_size: { kind: 'INT', default: 512, min: 8, max: 8192, step: 8, tooltip: 'training-free only: side in pixels of the square face crop the features come from.' },
+      // Kept so that workflows saved with them still load (widget positions); reference attention needs neither.
+      tokens: { kind: 'INT', default: 256, min: 1, max: 65536, tooltip: 'Not used (kept for saved workflows): a trained file carries its own s_c, reference attention needs none.' },
+      reference_size: { kind: 'INT', default: 512, min: 8, max: 8192, step: 8, tooltip: 'Not used (kept for saved workflows): reference attention takes a face crop of any size; a trained file fixes its own.' },
     },
   },
   outputs: [{ type: 'INV_ADAPTER' }],
-  run({ adapter_name, model, tokens, reference_size }, ctx) {
+  run({ adapter_name, model }, ctx) {
     if (adapter_name === TRAINING_FREE) {
-      const runtime = sdRuntime(ctx);
-      const adapter = trainingFreeAdapter(runtime.options.cacheDir, model.checkpoint, { tokens, referenceSize: reference_size });
-      return { outputs: [adapter] };
+      ctx.log('Inv-Adapter: no adapter file — training-free reference attention (not the paper\'s trained method; cross side off)');
+      return { outputs: [REFERENCE_ATTENTION] };
     }
     const path = resolveModel(ctx.folders, 'inv_adapter', adapter_name);
+    ctx.log(`Inv-Adapter: trained adapter ${adapter_name} (the paper's additive adapter attention, self and cross side)`);
     return { outputs: [loadInvAdapter(path, model.checkpoint, adapter_name)] };
   },
 });
@@ -167,17 +168,17 @@ export const EAAInject = defineNode({
   name: 'EAAInject',
   displayName: 'Inject Embedded Attention Adapter',
   category: CATEGORY,
-  description: 'Patches the model so that every transformer block also attends to the face\'s recorded features (self side) and their pooled tokens (cross side) at the nearest recorded timestep. Weight 0, or steps outside start_at…end_at, give exactly the base model.',
+  description: 'Patches the model so that every transformer block also attends to the face\'s recorded features at the nearest recorded timestep. With a trained adapter file: the paper\'s adapter attention added on the self side and, over pooled tokens, on the cross side. With "training-free": reference attention — one softmax over the generation\'s and the face\'s self-attention keys, the face\'s weighted by σ (weight 1 = plain joint attention) — not the paper\'s trained model, and cross_attention has no effect. Weight 0, or steps outside start_at…end_at, give exactly the base model.',
   inputs: {
     required: {
       model: { kind: 'LINK', type: 'MODEL' },
       inv_adapter: { kind: 'LINK', type: 'INV_ADAPTER' },
       features: { kind: 'LINK', type: 'DIFFUSION_FEATURES' },
-      weight: { kind: 'FLOAT', default: 1.0, min: 0.0, max: 2.0, step: 0.05, tooltip: 'σ: strength of the adapter attention (paper: 0.6–1 at inference).' },
+      weight: { kind: 'FLOAT', default: 1.0, min: 0.0, max: 2.0, step: 0.05, tooltip: 'σ: with a trained file, the factor on the adapter attention (paper: 0.6–1 at inference); training-free, the weight of the face\'s keys in the joint softmax (logit bias ln σ).' },
       start_at: { kind: 'FLOAT', default: 0.0, min: 0.0, max: 1.0, step: 0.001, tooltip: 'Fraction of the schedule where the adapter starts acting.' },
       end_at: { kind: 'FLOAT', default: 1.0, min: 0.0, max: 1.0, step: 0.001, tooltip: 'Fraction of the schedule where it stops.' },
       self_attention: { kind: 'BOOLEAN', default: true },
-      cross_attention: { kind: 'BOOLEAN', default: true },
+      cross_attention: { kind: 'BOOLEAN', default: true, tooltip: 'Trained adapter file only: the adapter\'s cross side. No effect training-free (reference attention has no cross side).' },
       apply_to_uncond: { kind: 'BOOLEAN', default: true, tooltip: 'Also act on the unconditional CFG rows, so guidance does not amplify the identity signal.' },
     },
     optional: {
@@ -185,6 +186,10 @@ export const EAAInject = defineNode({
       block_weights: {
         kind: 'STRING', default: '', maxLength: 1000,
         tooltip: 'Per-block strength, multiplying the weight: empty = 1 everywhere; "input=0.5, middle=1, output=1" by group; or one number per transformer block (16 for SD1.5, canonical order).',
+      },
+      allow_timestep_mismatch: {
+        kind: 'BOOLEAN', default: false,
+        tooltip: 'The features were recorded for one DDIM schedule; sampling timesteps farther than one sampler step from every recorded one are refused unless this is on (then the nearest recorded step is used).',
       },
     },
   },
@@ -200,6 +205,7 @@ export const EAAInject = defineNode({
       applyToUncond: inputs.apply_to_uncond,
       blockWeights: parseBlockWeights(inputs.block_weights ?? '', blocks),
       mask: inputs.attention_mask,
+      allowTimestepMismatch: inputs.allow_timestep_mismatch ?? false,
     });
     return { outputs: [patched] };
   },

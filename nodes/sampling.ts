@@ -44,7 +44,7 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
     positive: request.positive,
     negative: request.negative,
     latentDims: request.latent.samples.dims,
-    patch: eaaPatch(request.model),
+    patch: eaaPatch(request.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });
   const epsModel = createEpsModel(unet);

@@ -7,7 +7,7 @@ export { mulDims, divDim, formatShape } from './dims.ts';
 export type { DType } from './onnx-proto.ts';
 export {
   add, sub, mul, div, unary, clamp, cast, softmax, matmul, reshape, transpose, concat, slice, split, expand,
-  resizeNearest, argMax, gatherNd, int64Const, floatConst,
+  resizeNearest, argMax, gatherNd, int64Const, floatConst, greater, where,
 } from './ops-tensor.ts';
 export { conv2d, linear, groupNorm, layerNorm, embedding, embeddingWithExtra, silu, gelu, quickGelu, attention } from './ops-nn.ts';
 export type { ConvOptions, AttentionOptions } from './ops-nn.ts';

@@ -70,7 +70,7 @@ export const sub = (a: Value, b: Value | number): Value => binary('Sub', a, b);
 export const mul = (a: Value, b: Value | number): Value => binary('Mul', a, b);
 export const div = (a: Value, b: Value | number): Value => binary('Div', a, b);
 
-export function unary(opType: 'Sigmoid' | 'Exp' | 'Neg' | 'Sqrt' | 'Erf' | 'Cos' | 'Sin', x: Value): Value {
+export function unary(opType: 'Sigmoid' | 'Exp' | 'Log' | 'Neg' | 'Sqrt' | 'Erf' | 'Cos' | 'Sin', x: Value): Value {
   return x.graph.addNode({ opType, inputs: [x], outputs: [{ shape: x.shape, dtype: x.dtype }], scope: x.scope })[0];
 }
 
@@ -80,6 +80,22 @@ export function clamp(x: Value, min: number, max: number): Value {
     opType: 'Clip', inputs: [x, scalarLike(x, min), scalarLike(x, max)],
     outputs: [{ shape: x.shape, dtype: x.dtype }], scope: x.scope,
   })[0];
+}
+
+/** a > b element-wise (broadcasting), a bool tensor for `where`. */
+export function greater(a: Value, b: Value | number): Value {
+  const rhs = typeof b === 'number' ? scalarLike(a, b) : b;
+  const shape = broadcastShape(`${a.scope}/Greater`, a.shape, rhs.shape);
+  return a.graph.addNode({ opType: 'Greater', inputs: [a, rhs], outputs: [{ shape, dtype: 'bool' }], scope: a.scope })[0];
+}
+
+/** Element-wise choice: `whenTrue` where cond holds, else `whenFalse` (broadcasting; the chosen values are copied bitwise). */
+export function where(cond: Value, whenTrue: Value, whenFalse: Value): Value {
+  if (cond.dtype !== 'bool') throw new BuildError(`${cond.scope}/Where: the condition must be bool, got ${cond.dtype}`);
+  if (whenTrue.dtype !== whenFalse.dtype) throw new BuildError(`${whenTrue.scope}/Where: dtypes differ: ${whenTrue.dtype} vs ${whenFalse.dtype}`);
+  const node = `${whenTrue.scope}/Where`;
+  const shape = broadcastShape(node, broadcastShape(node, cond.shape, whenTrue.shape), whenFalse.shape);
+  return whenTrue.graph.addNode({ opType: 'Where', inputs: [cond, whenTrue, whenFalse], outputs: [{ shape, dtype: whenTrue.dtype }], scope: whenTrue.scope })[0];
 }
 
 export function cast(x: Value, dtype: DType): Value {
@@ -176,14 +192,16 @@ function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-export function concat(values: readonly Value[], axis: number): Value {
+/** Concatenation along `axis`; `resultDim` names the new axis size when it is a sum of different symbolic sizes
+ *  (the dims vocabulary has no sums, e.g. generation tokens + reference tokens). */
+export function concat(values: readonly Value[], axis: number, resultDim?: string): Value {
   const [first] = values;
   const ax = normAxis(axis, first.shape.length);
   for (const v of values) {
     const ok = v.shape.length === first.shape.length && v.shape.every((d, i) => i === ax || d === first.shape[i]);
     if (!ok) throw shapeError(`${first.scope}/Concat`, `shapes differ outside axis ${axis}`, first.shape, v.shape);
   }
-  const total = concatDim(values.map((v) => v.shape[ax]));
+  const total = resultDim ?? concatDim(values.map((v) => v.shape[ax]));
   const shape = first.shape.map((d, i) => (i === ax ? total : d));
   return first.graph.addNode({
     opType: 'Concat', inputs: [...values], attributes: { axis }, outputs: [{ shape, dtype: first.dtype }], scope: first.scope,

@@ -40,7 +40,7 @@ export { prepareGuidedUnet, planControl } from './guided-unet.ts';
 export { percentToSigma } from '../sampling/index.ts'; // lives in sampling/schedule.ts; kept here for callers
 export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
 export type { InvAdapter, TrainingFreeOptions } from './inv-adapter/inv-adapter.ts';
-export { loadInvAdapter, trainingFreeAdapter, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter/inv-adapter.ts';
+export { loadInvAdapter, trainingFreeAdapter, REFERENCE_ATTENTION, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter/inv-adapter.ts';
 export { EaaAdapterError } from './inv-adapter/unet-eaa.ts';
 export type { FeatureBank, BankBlock } from './inv-adapter/feature-bank.ts';
 export { openFeatureBank, featureBankBytes, nearestTimestep, readFeatureStep, FeatureBankError, FEATURE_BANK_FORMAT } from './inv-adapter/feature-bank.ts';

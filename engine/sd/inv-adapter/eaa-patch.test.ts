@@ -9,7 +9,7 @@ import { sample, sigmaFromTimestep, percentToSigma } from '../../sampling/index.
 import type { ModelCall } from '../../sampling/index.ts';
 import { SdRuntime } from '../runtime.ts';
 import { invertImage, extractFeatures } from './inv-adapter-pipeline.ts';
-import { trainingFreeAdapter, loadInvAdapter } from './inv-adapter.ts';
+import { trainingFreeAdapter, loadInvAdapter, REFERENCE_ATTENTION } from './inv-adapter.ts';
 import { injectEaa, eaaPatch, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 import type { EaaSettings } from './eaa-patch.ts';
 import { prepareGuidedUnet } from '../guided-unet.ts';
@@ -171,4 +171,46 @@ test('attention mask: all ones is the unmasked patch bitwise, all zeros the base
   assert.ok(sameBits(await withMask(maskOf(() => 0)), base), 'mask 0 everywhere = no adapter');
   const half = await withMask(maskOf((x) => (x < 32 ? 1 : 0)));
   assert.ok(!sameBits(half, full) && !sameBits(half, base), 'left half only');
+});
+
+test('training-free reference attention through KSampler\'s path: no cross feeds, σ = 0 / outside the window bitwise the base model, inside not', async () => {
+  const features = await bank;
+  const patch = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, on))!;
+  assert.deepEqual(patch.variant, { eaa: {} });
+  const feeds = patch.extraFeeds(call(700, 'uncond+cond', 4), 4);
+  assert.ok(!Object.keys(feeds).some((k) => k.endsWith('.cross')), 'no cross-side inputs');
+  assert.deepEqual([...feeds['eaa.sigma_self'].data], [0.8, 0.8, 0.8, 0.8].map(Math.fround));
+  const base = await epsModelFor(model);
+  const zero = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, weight: 0 }));
+  const late = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, startAt: 0.6 }));
+  const full = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, on));
+  const early = call(751, 'uncond+cond', 4);
+  const expected = await base(early);
+  assert.ok(sameBits(await zero(early), expected), 'σ = 0');
+  assert.ok(sameBits(await late(early), expected), 'before start_at');
+  assert.ok(!sameBits(await full(early), expected), 'σ = 0.8 changes ε');
+  // cross_attention has no effect without an adapter file.
+  const noCross = await epsModelFor(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, crossAttention: false }));
+  assert.ok(sameBits(await noCross(early), await full(early)), 'cross_attention off changes nothing');
+});
+
+test('timestep coverage: a sampling timestep farther than one sampler DDIM interval from every recorded one is refused unless allowed; the gap is logged', async () => {
+  const features = await bank; // 4 DDIM steps
+  const stepCall = (timestep: number, index: number, total: number): ModelCall => ({ ...call(timestep, 'cond', 1), step: { index, total } });
+  const recorded = features.timesteps;
+  const messages: string[] = [];
+  const strict = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, on), (m) => messages.push(m))!;
+  // Same schedule: every timestep is a recorded one, gap 0, logged at the last step.
+  recorded.forEach((t, i) => strict.extraFeeds(stepCall(t, i, recorded.length), 1));
+  assert.deepEqual(messages, [`EAA: features of ${recorded.length} recorded steps for ${recorded.length} sampler steps; largest timestep gap 0.0`]);
+  // 20 sampler steps (interval 50): a timestep midway between two recorded ones is refused, naming both step counts.
+  const midway = (recorded[0] + recorded[1]) / 2;
+  assert.throws(() => strict.extraFeeds(stepCall(midway, 3, 20), 1), (e: Error) =>
+    e instanceof EaaPatchError && e.message.includes('sampler: 20 steps') && e.message.includes(`recorded with ${recorded.length} DDIM steps`) && e.message.includes('allow_timestep_mismatch'));
+  // Outside start/end (σ = 0) nothing is checked; allowed, the nearest step is used and the gap logged.
+  assert.ok(eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, weight: 0 }))!.extraFeeds(stepCall(midway, 3, 20), 1));
+  const logged: string[] = [];
+  const lenient = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, allowTimestepMismatch: true }), (m) => logged.push(m))!;
+  lenient.extraFeeds(stepCall(midway, 19, 20), 1);
+  assert.match(logged[0], new RegExp(`features of ${recorded.length} recorded steps for 20 sampler steps; largest timestep gap ${((recorded[0] - recorded[1]) / 2).toFixed(1)}`));
 });

@@ -29,6 +29,13 @@ export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: Fe
   if (features.model !== identity) {
     throw new EaaPatchError(`the DIFFUSION_FEATURES (${features.path}) were recorded with another model (${features.model || 'unknown'}) than this MODEL (${identity}); run DDIMInvert and ExtractDiffusionFeatures with the checkpoint you sample with`);
   }
+  if (adapter.mode === 'reference') {
+    // Reference attention takes any reference size, but every block needs its F_s.
+    for (const { name } of transformerBlocks(model.checkpoint.config.unet)) {
+      if (!features.blocks.some((b) => b.name === name)) throw new EaaPatchError(`the DIFFUSION_FEATURES have no features for block ${name}`);
+    }
+    return;
+  }
   for (const [block, tokens] of Object.entries(adapter.referenceTokens)) {
     const recorded = features.blocks.find((b) => b.name === block);
     if (!recorded) throw new EaaPatchError(`the DIFFUSION_FEATURES have no features for block ${block}, which the adapter ${adapter.label} needs`);
@@ -71,7 +78,7 @@ function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pic
  * The UNet variant and per-call feeds of a patched MODEL, for prepareGuidedUnet's `patch`; undefined for an
  * unpatched one. Features of the current bank step are kept between calls (heun makes two calls per step).
  */
-export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
+export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUnetPatch | undefined {
   const patch = model.eaa;
   if (!patch) return undefined;
   checkEaaInputs(model, patch.adapter, patch.features);
@@ -79,31 +86,49 @@ export function eaaPatch(model: SdModel): EaaUnetPatch | undefined {
   const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
   const high = percentToSigma(patch.startAt);
   const low = percentToSigma(patch.endAt);
+  const trained = patch.adapter.mode === 'trained';
   let file: SafetensorsFile | undefined;
+  let largestGap = 0;
+  // The features were recorded for one schedule: an active call whose timestep has no recorded step within one
+  // DDIM interval of the sampler (1000 / its steps) would silently get another step's features.
+  const coverage = (call: ModelCall, recorded: number): void => {
+    const gap = Math.abs(recorded - call.timestep);
+    largestGap = Math.max(largestGap, gap);
+    const interval = 1000 / call.step.total;
+    const bankSteps = patch.features.timesteps.length;
+    if (gap > interval && !patch.allowTimestepMismatch) {
+      throw new EaaPatchError(`EAA: sampling timestep ${call.timestep.toFixed(1)} (sampler: ${call.step.total} steps) has no recorded feature step within one DDIM interval (${interval.toFixed(1)}); the nearest is ${recorded} — the features were recorded with ${bankSteps} DDIM steps. Sample with ddim_diffusers and ${bankSteps} steps, record the features with ${call.step.total} steps, or set allow_timestep_mismatch on EAAInject`);
+    }
+    if (call.step.index === call.step.total - 1) {
+      log?.(`EAA: features of ${bankSteps} recorded steps for ${call.step.total} sampler steps; largest timestep gap ${largestGap.toFixed(1)}`);
+    }
+  };
   let cached: { timestep: number; feeds: Feeds } | undefined;
   const featureFeeds = (timestep: number): Feeds => {
     if (cached?.timestep !== timestep) {
       file ??= openSafetensors(patch.features.path);
       const step = readFeatureStep(patch.features, timestep, file);
       const feeds: Feeds = {};
-      for (const [key, tensor] of step) feeds[`eaa.${key}`] = tensor as Tensor;
+      // Reference attention has no cross side: its graph takes no `.cross` inputs.
+      for (const [key, tensor] of step) if (trained || key.endsWith('.self')) feeds[`eaa.${key}`] = tensor as Tensor;
       cached = { timestep, feeds };
     }
     return cached.feeds;
   };
   const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(model.checkpoint.config.unet).map((b) => b.level))) : undefined;
   return {
-    variant: { eaa: { adapterPath: patch.adapter.path, ...(maskFeeds ? { masked: true } : {}) } },
+    variant: { eaa: { ...(patch.adapter.mode === 'trained' ? { adapterPath: patch.adapter.path } : {}), ...(maskFeeds ? { masked: true } : {}) } },
     extraFeeds(call, rows) {
       const active = call.sigma <= high && call.sigma >= low;
       const sigmaSelf = sigmaRows(patch, patch.selfAttention, active, call, rows);
       const sigmaCross = sigmaRows(patch, patch.crossAttention, active, call, rows);
       // Inactive calls still feed a step (the graph needs the inputs); σ = 0 makes them irrelevant.
       const timestep = active || !cached ? nearestTimestep(patch.features.timesteps, call.timestep) : cached.timestep;
+      if (active && [...sigmaSelf, ...sigmaCross].some((v) => v > 0)) coverage(call, timestep);
       return {
         ...featureFeeds(timestep),
         'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
-        'eaa.sigma_cross': { dims: [rows], data: sigmaCross },
+        ...(trained ? { 'eaa.sigma_cross': { dims: [rows], data: sigmaCross } } : {}),
         'eaa.block_weights': blockWeights,
         ...maskFeeds?.(call.dims[2], call.dims[3]),
       };

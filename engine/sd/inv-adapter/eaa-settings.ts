@@ -15,6 +15,8 @@ export interface EaaSettings {
   applyToUncond: boolean;
   /** A factor on σ per transformer block, in canonical order (inv-adapter.md §2); absent = 1 everywhere. */
   blockWeights?: readonly number[];
+  /** Use the nearest recorded timestep even when it is more than one sampler DDIM interval away. */
+  allowTimestepMismatch?: boolean;
   /** Where in the generated image the adapter acts (1) or not (0): batch item 0, any size (resized by area
    *  averaging to each block's token grid). Absent = everywhere. */
   mask?: MaskBatch;

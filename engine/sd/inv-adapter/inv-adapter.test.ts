@@ -1,5 +1,6 @@
-// Inv-Adapter weights: the aggregation matrix (adaptive average pooling / nearest), the training-free
-// file, shape checks, and the training-free self side behaving as derived (x + to_out((1+σ)·O_s)).
+// Inv-Adapter weights: the aggregation matrix (adaptive average pooling / nearest), the initial adapter file of
+// §6, shape checks, and the additive form with that file behaving as derived (x + to_out((1+σ)·O_s)) — which is
+// why the training-free mode is reference attention instead (eaa-reference.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
@@ -46,10 +47,11 @@ test('reference grid per level: 512 px → 64, 32, 16, 8 (SD1.5 s = 4096 … 64)
   assert.deepEqual([0, 1, 2, 3].map((l) => referenceGridSide(72, l)), [9, 5, 3, 2]);
 });
 
-test('training-free adapter: §5 file with the block\'s own attn1 weights, pooling matrices, zero bias; refuses bad options', () => {
+test('initial adapter (§6, start of training): §5 file with the block\'s own attn1 weights, pooling matrices, zero bias; refuses bad options', () => {
   const adapter = trainingFreeAdapter(cacheDir, checkpoint, { tokens: 16, referenceSize: 64 });
   assert.equal(adapter.tokens, 16);
-  assert.equal(adapter.label, 'training-free');
+  assert.equal(adapter.label, 'initial adapter (untrained)');
+  assert.equal(adapter.mode, 'trained', 'an adapter file: the additive form of §3');
   const file = openSafetensors(adapter.path);
   assert.equal(file.metadata.format, 'inv-adapter');
   assert.equal(file.metadata.tokens, '16');
@@ -112,7 +114,7 @@ async function runOnce(modelPath: string, feeds: Record<string, Feed>) {
   }
 }
 
-test('training-free self side: with the generation\'s own norm1 output as F_s it is the UNet with to_out scaled by (1+σ)', async () => {
+test('additive form (adapter files) with the initial adapter: with the generation\'s own norm1 output as F_s it is the UNet with to_out scaled by (1+σ)', async () => {
   const sigma = 0.7;
   const scaled = openCheckpoint(scaledSelfOutCheckpoint(1 + sigma));
   const unet = goldens('unet.safetensors');

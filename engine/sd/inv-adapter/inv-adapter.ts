@@ -11,23 +11,37 @@ import { openEaaAdapter } from './unet-eaa.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
 import { readWeightBytes, stDtype } from './inv-adapter-weights.ts';
 
-/** The INV_ADAPTER wire value: an adapter file checked against a model. */
-export interface InvAdapter {
+/**
+ * The INV_ADAPTER wire value: a trained adapter file checked against a model (the paper's additive form,
+ * inv-adapter.md §3), or none — the training-free reference attention of §5, which is not the paper's method.
+ */
+export type InvAdapter = TrainedInvAdapter | ReferenceAttention;
+
+export interface TrainedInvAdapter {
+  mode: 'trained';
   path: string;
   /** Aggregated cross tokens s_c. */
   tokens: number;
   /** Reference tokens s per block (columns of its aggregate matrix): the features must have these counts. */
   referenceTokens: Record<string, number>;
-  /** What the user picked ("training-free" or the file name), for messages. */
+  /** The file name the user picked, for messages. */
   label: string;
 }
+
+export interface ReferenceAttention {
+  mode: 'reference';
+  label: string;
+}
+
+/** The training-free mode (inv-adapter.md §5): joint attention over generation and reference, no weights. */
+export const REFERENCE_ATTENTION: ReferenceAttention = { mode: 'reference', label: 'training-free (reference attention)' };
 
 export class InvAdapterError extends Error {}
 
 /** Opens an adapter file and checks every shape against the model (the first mismatching key is named). */
-export function loadInvAdapter(path: string, checkpoint: Checkpoint, label: string): InvAdapter {
+export function loadInvAdapter(path: string, checkpoint: Checkpoint, label: string): TrainedInvAdapter {
   const adapter = openEaaAdapter(path, checkpoint.config.unet);
-  return { path, tokens: adapter.tokens, referenceTokens: Object.fromEntries(adapter.referenceTokens), label };
+  return { mode: 'trained', path, tokens: adapter.tokens, referenceTokens: Object.fromEntries(adapter.referenceTokens), label };
 }
 
 /** Side of a square reference's token grid at `level`: referenceSize/8 pixels of latent, halved (rounding up,
@@ -83,11 +97,12 @@ function checkTrainingFree({ tokens, referenceSize }: TrainingFreeOptions): numb
 const TRAINING_FREE_VERSION = 'training-free-1';
 
 /**
- * The training-free adapter of `checkpoint` for s_c = tokens and a square reference of referenceSize pixels,
+ * The initial adapter of inv-adapter.md §6 (the start of training, NOT a trained adapter and not the training-free
+ * mode): `checkpoint`'s attn1 weights on both sides and pooling for s_c = tokens and a square reference of referenceSize pixels,
  * written to `<cacheDir>/inv-adapter/` on first use (keyed by checkpoint fingerprint + options) and opened as
  * any adapter file. Non-square references are not supported: the grid is referenceSize/8/2^level per side.
  */
-export function trainingFreeAdapter(cacheDir: string, checkpoint: Checkpoint, options: TrainingFreeOptions): InvAdapter {
+export function trainingFreeAdapter(cacheDir: string, checkpoint: Checkpoint, options: TrainingFreeOptions): TrainedInvAdapter {
   const gridOut = checkTrainingFree(options);
   const key = createHash('sha256').update(JSON.stringify([TRAINING_FREE_VERSION, checkpoint.fingerprint, options.tokens, options.referenceSize])).digest('hex').slice(0, 20);
   const folder = join(cacheDir, 'inv-adapter');
@@ -96,7 +111,7 @@ export function trainingFreeAdapter(cacheDir: string, checkpoint: Checkpoint, op
     mkdirSync(folder, { recursive: true });
     writeTrainingFree(path, checkpoint, options, gridOut);
   }
-  return loadInvAdapter(path, checkpoint, 'training-free');
+  return loadInvAdapter(path, checkpoint, 'initial adapter (untrained)');
 }
 
 function writeTrainingFree(path: string, checkpoint: Checkpoint, options: TrainingFreeOptions, gridOut: number): void {

@@ -1,10 +1,15 @@
-// Embedded Attention Adapter inside the UNet graph (inv-adapter.md §3; file format §5): per transformer
-// block, the reference features F_s / F_c as graph inputs, adapter weights read in place from the adapter
-// file, and σ per batch row and side as inputs, so gating needs no rebuild.
-import { Module, linear, attention, matmul, add, mul, reshape, expand, slice, openSafetensors, safetensorsSource } from '../../onnx/index.ts';
+// Embedded Attention Adapter inside the UNet graph, in its two modes: with an adapter file, the paper's
+// additive form (inv-adapter.md §3; file format §5) — the reference features F_s / F_c as graph inputs and the
+// adapter weights read in place; without one, the training-free reference attention of §5 — one softmax over
+// the generation's and the reference's attn1 keys, the reference logits biased by ln σ. σ per batch row (and
+// side) is a graph input either way, so gating needs no rebuild.
+import {
+  Module, linear, attention, matmul, add, mul, reshape, expand, slice, concat, clamp, unary, greater, where, floatConst,
+  openSafetensors, safetensorsSource,
+} from '../../onnx/index.ts';
 import type { GraphBuilder, Value, WeightSource } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import type { BlockExtras } from '../unet/unet-layers.ts';
+import type { BlockExtras, AttentionParts } from '../unet/unet-layers.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
 
 export interface EaaAdapter {
@@ -94,7 +99,75 @@ export function eaaBlockExtras(g: GraphBuilder, adapter: EaaAdapter, b: EaaBlock
   // The mask multiplies the adapter term per query token (1 keeps it bit-identical, 0 removes it).
   const masked = (term: Value, query: Value) => (b.mask ? mul(term, b.mask(query.shape[1])) : term);
   return {
-    selfAdapter: (query) => scaleRows(masked(referenceAttention(m.at('self'), query, selfFeatures, b.heads), query), sigmaSelf),
-    crossAdapter: (query) => scaleRows(masked(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), query), sigmaCross),
+    selfAdapter: ({ query, out }: AttentionParts) => add(out, scaleRows(masked(referenceAttention(m.at('self'), query, selfFeatures, b.heads), query), sigmaSelf)),
+    crossAdapter: ({ query, out }: AttentionParts) => add(out, scaleRows(masked(referenceAttention(m.at('cross'), query, aggregate(m.at('cross.aggregate'), crossFeatures), b.heads), query), sigmaCross)),
+  };
+}
+
+export interface ReferenceBlock extends Omit<EaaBlock, 'sigma'> {
+  sigma: { self: Value; blockWeights: Value };
+}
+
+/** Smallest σ that enters ln σ (σ = 0 itself selects the original result, so its bias never matters; finite
+ *  biases keep 0·bias products in the attention's dot products finite). */
+const minSigma = (v: Value): number => (v.dtype === 'float32' ? 1e-30 : 1e-4);
+
+/**
+ * Per head, append `extra` channels to x [B,N,C] (C = heads·hd): [B,N,heads·(hd+extra)]. `channels` is
+ * [B or 1, N or 1, 1, extra] (broadcast to every head).
+ */
+function appendHeadChannels(x: Value, heads: number, channels: Value): Value {
+  const [batch, tokens, width] = x.shape;
+  const hd = (width as number) / heads;
+  const extra = channels.shape[3] as number;
+  const split = reshape(x, [batch, tokens, heads, hd]);
+  const joined = concat([split, expand(channels, [batch, tokens, heads, extra])], 3);
+  return reshape(joined, [batch, tokens, heads * (hd + extra)]);
+}
+
+/**
+ * Training-free reference attention (inv-adapter.md §5), self side of one block: K = [K_gen ; F_s W_k],
+ * V = [V_gen ; F_s W_v] with the block's own attn1 weights, logits of the reference keys biased by
+ * ln(σ·w_b·m) — σ per row, w_b the block weight, m the mask per query token — and ONE softmax over both.
+ * The bias enters the dot products through extra head channels: the query gets [1, ln m] (or [1]),
+ * reference keys [√hd·ln(σ·w_b), √hd] and generation keys zeros, so that scale·(q·k) gains exactly
+ * ln σ_b + ln m on reference keys and nothing on generation keys. Where σ·w_b·m = 0 the original attention
+ * result is selected, so σ = 0 is the base model bitwise. Input `eaa.<block>.self` [1,R_b,C] with R_b free:
+ * the reference may have another size than the generation.
+ */
+export function referenceBlockExtras(g: GraphBuilder, b: ReferenceBlock): BlockExtras {
+  const features = g.input(`eaa.${b.block}.self`, 'float32', [1, `R${b.index}`, b.width]);
+  const weight = slice(b.sigma.blockWeights, 0, b.index, b.index + 1);
+  const sigmaRow = mul(b.sigma.self, weight); // [B]
+  const hd = b.width / b.heads;
+  const rootHd = Math.sqrt(hd);
+  return {
+    selfAdapter: ({ query, key, value, out, project }: AttentionParts) => {
+      const [batch, tokens] = query.shape;
+      const mask = b.mask?.(tokens); // [1,S,1]
+      const rows = reshape(sigmaRow, [sigmaRow.shape[0], 1, 1]); // [B,1,1]
+      const gate = mask ? mul(rows, mask) : rows; // σ·w_b·m per row and query token, [B,S or 1,1]
+      const ref = project(features); // [1,R,C] each
+      const refTokens = ref.key.shape[1];
+      const lnSigma = mul(unary('Log', clamp(rows, minSigma(rows), 3.0e38)), rootHd); // [B,1,1]
+      const one = floatConst(g, [1], [1, 1, 1, 1]);
+      const rootConst = floatConst(g, [rootHd], [1, 1, 1, 1]);
+      const queryChannels = mask
+        ? concat([expand(one, [1, tokens, 1, 1]), reshape(unary('Log', clamp(mask, minSigma(mask), 3.0e38)), [1, tokens, 1, 1])], 3)
+        : one;
+      const refChannels = mask
+        ? concat([reshape(lnSigma, [batch, 1, 1, 1]), expand(rootConst, [batch, 1, 1, 1])], 3)
+        : reshape(lnSigma, [batch, 1, 1, 1]);
+      const extra = mask ? 2 : 1;
+      const zeros = floatConst(g, new Array<number>(extra).fill(0), [1, 1, 1, extra]);
+      const q = appendHeadChannels(query, b.heads, expand(queryChannels, [1, tokens, 1, extra]));
+      const kGen = appendHeadChannels(key, b.heads, zeros);
+      const kRef = appendHeadChannels(expand(ref.key, [batch, refTokens, b.width]), b.heads, expand(refChannels, [batch, 1, 1, extra]));
+      const joinedDim = `T${b.index}`;
+      const k = concat([kGen, kRef], 1, joinedDim);
+      const v = concat([value, expand(ref.value, [batch, refTokens, b.width])], 1, joinedDim);
+      const joint = attention(q, k, v, { heads: b.heads, scale: 1 / rootHd });
+      return where(greater(gate, 0), joint, out);
+    },
   };
 }

@@ -29,9 +29,19 @@ export interface UnetInputs {
 export interface BlockExtras {
   /** Receives the block's norm1 / norm2 outputs. */
   record?(self: Value, cross: Value): void;
-  /** Term added to the attention result before to_out, from the block's own query [B,S,C]. */
-  selfAdapter?(query: Value): Value;
-  crossAdapter?(query: Value): Value;
+  /** The attention result to use before to_out, from the block's own query/key/value and original result. */
+  selfAdapter?(parts: AttentionParts): Value;
+  crossAdapter?(parts: AttentionParts): Value;
+}
+
+/** One attention of a transformer block: its projections [B,S,C] / [B,T,C] and the original result [B,S,C]. */
+export interface AttentionParts {
+  query: Value;
+  key: Value;
+  value: Value;
+  out: Value;
+  /** Key and value of other tokens [1,R,C] with this attention's own to_k / to_v. */
+  project(context: Value): { key: Value; value: Value };
 }
 
 /** What a variant adds to the whole UNet. */
@@ -82,15 +92,16 @@ function resnetBlock(m: Module, x: Value, fwd: Forward): Value {
 
 /**
  * Attention (diffusers `Attention` + AttnProcessor): Q from `hiddenStates`, K/V from `context`, no q/k/v
- * bias, scale 1/√head_dim, then to_out.0. `adapter` adds the EAA term to the attention result before
- * to_out (inv-adapter.md §3). [B,S,C] → [B,S,C]
+ * bias, scale 1/√head_dim, then to_out.0. `adapter` may replace the attention result before to_out, given
+ * the block's own query/key/value and that result (EAA, inv-adapter.md §3 and §5). [B,S,C] → [B,S,C]
  */
-function crossAttention(m: Module, hiddenStates: Value, context: Value, heads: number, adapter?: (query: Value) => Value): Value {
+function crossAttention(m: Module, hiddenStates: Value, context: Value, heads: number, adapter?: (parts: AttentionParts) => Value): Value {
   const query = linear(m.at('to_q'), hiddenStates);
   const key = linear(m.at('to_k'), context);
   const value = linear(m.at('to_v'), context);
   let out = attention(query, key, value, { heads });
-  if (adapter) out = add(out, adapter(query));
+  const project = (other: Value) => ({ key: linear(m.at('to_k'), other), value: linear(m.at('to_v'), other) });
+  if (adapter) out = adapter({ query, key, value, out, project });
   return linear(m.at('to_out.0'), out);
 }
 

@@ -3,7 +3,7 @@
 // The value goes into the graph cache key; unet.ts asks it, per block, what to add.
 import type { GraphBuilder, Value, ComputeType } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import { eaaBlockExtras, openEaaAdapter } from '../inv-adapter/unet-eaa.ts';
+import { eaaBlockExtras, referenceBlockExtras, openEaaAdapter } from '../inv-adapter/unet-eaa.ts';
 import { transformerBlocks } from './unet-blocks.ts';
 import { controlnetExtras, checkControlnetVariant } from '../controlnet/unet-controlnet.ts';
 import type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
@@ -27,16 +27,20 @@ export interface UnetVariant {
 }
 
 /**
- * Embedded Attention Adapter. Extra inputs: `eaa.<block>.self` / `eaa.<block>.cross` — the reference
- * branch's F_s / F_c [1,s,C] (as recorded by `recordFeatures` on a batch-1 pass), and `eaa.sigma_self` /
- * `eaa.sigma_cross` [B] — σ per row and side, so CFG rows and start/end gating need no rebuild. σ = 0 gives
- * the base output bitwise: the adapter term is added as O + σ·O_p before to_out, and O + 0·O_p = O for finite O_p.
+ * Embedded Attention Adapter. Extra inputs: `eaa.<block>.self` [1,R,C] — the reference branch's F_s (as recorded
+ * by `recordFeatures` on a batch-1 pass), `eaa.sigma_self` [B] — σ per row, so CFG rows and start/end gating
+ * need no rebuild — and `eaa.block_weights` [blocks]. With an adapter file (the paper's additive form, §3) also
+ * `eaa.<block>.cross` [1,s,C] and `eaa.sigma_cross` [B]; the reference token count s is the file's. Without one
+ * (training-free reference attention, §5) R is free per block (any reference size) and there is no cross side.
+ * Either way σ = 0 gives the base output bitwise: O + 0·O_p = O for finite O_p (additive), and the original
+ * attention result is selected where σ = 0 (reference attention).
  */
 export interface EaaVariant {
-  /** Adapter .safetensors (inv-adapter.md §5); its weights are read in place as external data. */
-  adapterPath: string;
-  /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter term is multiplied by it
-   *  token by token (an attention mask: where in the image the identity acts). */
+  /** Adapter .safetensors (inv-adapter.md §5); its weights are read in place as external data. Absent: the
+   *  training-free reference attention of §5. */
+  adapterPath?: string;
+  /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter acts token by token in
+   *  proportion to it (an attention mask: where in the image the identity acts). */
   masked?: boolean;
 }
 
@@ -56,12 +60,13 @@ export function checkVariant(config: UnetConfig, variant: UnetVariant): void {
 /** Builds the per-block and per-model additions for `variant` on graph g. */
 export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: UnetVariant, inputs: UnetInputs): UnetExtras {
   const recorded: Array<[string, Value]> = [];
-  const adapter = variant.eaa ? openEaaAdapter(variant.eaa.adapterPath, config) : null;
+  const adapter = variant.eaa?.adapterPath ? openEaaAdapter(variant.eaa.adapterPath, config) : null;
   const blocks = transformerBlocks(config).map((b) => b.name);
-  const sigma = adapter
+  const sigma = variant.eaa
     ? {
       self: g.input('eaa.sigma_self', 'float32', ['B']),
-      cross: g.input('eaa.sigma_cross', 'float32', ['B']),
+      // No cross side without an adapter file (inv-adapter.md §5, training-free mode).
+      cross: adapter ? g.input('eaa.sigma_cross', 'float32', ['B']) : null,
       // One factor per transformer block (canonical order), multiplying both sides' σ: per-block strength.
       blockWeights: g.input('eaa.block_weights', 'float32', [blocks.length]),
     }
@@ -82,7 +87,9 @@ export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: Unet
       const index = blocks.indexOf(block);
       const level = levels.get(block) ?? 0;
       const mask = variant.eaa?.masked ? (tokens: Value['shape'][number]) => maskFor(level, tokens) : undefined;
-      const out: BlockExtras = adapter && sigma ? eaaBlockExtras(g, adapter, { block, index, width, heads, sigma, mask }) : {};
+      let out: BlockExtras = {};
+      if (sigma && adapter && sigma.cross) out = eaaBlockExtras(g, adapter, { block, index, width, heads, sigma: { ...sigma, cross: sigma.cross }, mask });
+      else if (sigma) out = referenceBlockExtras(g, { block, index, width, heads, sigma, mask });
       if (variant.recordFeatures) {
         out.record = (self, cross) => recorded.push([`features.${block}.self`, self], [`features.${block}.cross`, cross]);
       }

@@ -74,7 +74,7 @@ export function buildUnetGraph(checkpoint: Pick<Checkpoint, 'unet' | 'config'>, 
 
 /** Path of the built UNet model in the graph cache (built on first use); `built` says whether it was built now. */
 export function unetModelPath(cacheDir: string, checkpoint: Checkpoint, variant: UnetVariant = {}): { path: string; built: boolean } {
-  const adapter = variant.eaa ? [checkpointFingerprint(openSafetensors(variant.eaa.adapterPath))] : [];
+  const adapter = variant.eaa?.adapterPath ? [checkpointFingerprint(openSafetensors(variant.eaa.adapterPath))] : [];
   const controlnets = controlnetFingerprints(variant.controlnet);
   return cachedModel(cacheDir, {
     name: 'unet',
