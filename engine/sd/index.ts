@@ -6,6 +6,7 @@ export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint.ts';
 export { openCheckpoint, CheckpointError } from './checkpoint.ts';
 export { openVaeFile, VaeFileError } from './vae-file.ts';
 export { readEmbedding, EmbeddingError } from './embeddings.ts';
+export { mergeNetwork, ModelMergeError } from './model-merge.ts';
 export type { LoraFile, LoraStack, AppliedLora } from './lora.ts';
 export { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora.ts';
 export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './torch-file.ts';
