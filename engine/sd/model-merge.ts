@@ -1,7 +1,7 @@
 // Model merging (ComfyUI comfy_extras/nodes_model_merging.py): ModelMergeSimple / Subtract / Add and CLIPMergeSimple
 // patch model1's weights with model2's as `add_patches(kp, b, a)`: W = a·W1 + b·W2 for every weight both have
-// (shapes differing: a·W1). Here each merged weight is a small constant expression in the graph, which onnxruntime
-// folds when the session loads: no merged copy is written and a step costs what the plain model costs.
+// (shapes differing: a·W1). Here each merged weight is a small constant expression in the graph, for onnxruntime's
+// constant folding to compute when the session loads: no merged copy is written (per-step cost not measured yet).
 import { add, mul, floatConst } from '../onnx/index.ts';
 import type { Value, WeightSource } from '../onnx/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
