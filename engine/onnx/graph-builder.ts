@@ -33,7 +33,7 @@ export interface WeightSource {
   lowRank?(name: string): LowRankBranch[];
   /**
    * A weight computed from other sources' weights (model merging): `load` gives their values; undefined = read
-   * `weight(name)` as usual. Constants only, so onnxruntime folds the result when the session loads.
+   * `weight(name)` as usual. Constants only, for onnxruntime's constant folding to compute when the session loads.
    */
   combine?(name: string, load: (source: WeightSource, name: string, tag: string) => Value): Value | undefined;
 }
