@@ -8,8 +8,9 @@ import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
+import { modelMergeNodes } from './model-merge.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

@@ -29,8 +29,13 @@ export interface WeightRef {
 export interface WeightSource {
   weight(name: string): WeightRef;
   has(name: string): boolean;
-  /** Low-rank additions (LoRA) to a weight, read from this source by their names (ops-lora.ts). */
+  /** Low-rank additions (LoRA) to a weight, read from this source by their names (ops-nn lowRankDelta). */
   lowRank?(name: string): LowRankBranch[];
+  /**
+   * A weight computed from other sources' weights (model merging): `load` gives their values; undefined = read
+   * `weight(name)` as usual. Constants only, for onnxruntime's constant folding to compute when the session loads.
+   */
+  combine?(name: string, load: (source: WeightSource, name: string, tag: string) => Value): Value | undefined;
 }
 
 /**
@@ -221,7 +226,10 @@ export class Module {
 
   param(name: string): Value {
     const full = this.path === '' ? name : `${this.path}.${name}`;
-    return this.graph.weight(this.source, full, this.namePrefix + full, this.scope);
+    // Combined weights (merges) may combine combined weights (a merge of merges).
+    const load = (source: WeightSource, weightName: string, initName: string): Value =>
+      source.combine?.(weightName, (s, n, tag) => load(s, n, `${initName}#${tag}`)) ?? this.graph.weight(source, weightName, initName, this.scope);
+    return load(this.source, full, this.namePrefix + full);
   }
 
   hasParam(name: string): boolean {

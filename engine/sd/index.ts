@@ -7,6 +7,7 @@ export type { Checkpoint, OpenOptions, VaeModel } from './checkpoint/checkpoint.
 export { openCheckpoint, CheckpointError } from './checkpoint/checkpoint.ts';
 export { openVaeFile, VaeFileError } from './vae/vae-file.ts';
 export { readEmbedding, EmbeddingError } from './clip/embeddings.ts';
+export { mergeNetwork, ModelMergeError } from './checkpoint/model-merge.ts';
 export type { LoraFile, LoraStack, AppliedLora } from './lora/lora.ts';
 export { openLora, loraCheckpoint, loraStrengths, LoraError } from './lora/lora.ts';
 export { openTensorFile, readTorchFile, WEIGHT_FILE, TorchFileError } from './checkpoint/torch-file.ts';

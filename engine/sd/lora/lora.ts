@@ -189,6 +189,7 @@ function withBranches(source: WeightSource, applied: AppliedLora[], net: Network
   return {
     has: (name) => refs.has(name) || source.has(name),
     weight: (name) => refs.get(name) ?? source.weight(name),
+    combine: source.combine && ((name, load) => source.combine!(name, load)),
     lowRank: (name): LowRankBranch[] => applied.flatMap(({ lora }, slot) => {
       const module = lora[net].get(name);
       return module ? [{ down: `${name}${BRANCH}${slot}.down`, up: `${name}${BRANCH}${slot}.up`, scale: module.scale, slot, slots: applied.length }] : [];
