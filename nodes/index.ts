@@ -4,12 +4,13 @@ import { imageNodes } from './image.ts';
 import { loaderNodes } from './loaders.ts';
 import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
+import { latentOpNodes } from './latent-ops.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();
