@@ -16,5 +16,6 @@ export {
   cropLatent,
   compositeLatent,
   compositeLatentMasked,
+  prepareNoiseMask,
   type PlaneMask,
 } from './ops.ts';

@@ -203,3 +203,16 @@ export function compositeLatentMasked(destination: Tensor, source: Tensor, left:
   }
   return out;
 }
+
+/** comfy.sampler_helpers.prepare_mask: the noise mask resized (bilinear) to the latent's cells, the same
+ *  for every channel, its batch repeated to the latent's. One value per latent element. */
+export function prepareNoiseMask(mask: PlaneMask, dims: readonly number[]): Float32Array {
+  const [n, c, h, w] = dims;
+  const planes = resizePlanes(mask.data, mask.batch, mask.height, mask.width, h, w, 'bilinear');
+  const out = new Float32Array(n * c * h * w);
+  for (let b = 0; b < n; b++) {
+    const plane = planes.subarray((b % mask.batch) * h * w, ((b % mask.batch) + 1) * h * w);
+    for (let k = 0; k < c; k++) out.set(plane, (b * c + k) * h * w);
+  }
+  return out;
+}
