@@ -6,12 +6,13 @@ import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
 import { latentOpNodes } from './latent-ops.ts';
 import { maskNodes } from './mask.ts';
+import { conditioningOpNodes } from './conditioning-ops.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();
