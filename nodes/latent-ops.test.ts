@@ -10,6 +10,7 @@ import {
   LatentBatch, LatentAdd, LatentSubtract, LatentMultiply, LatentFlip, LatentRotate, LatentCrop,
 } from './latent-ops.ts';
 import { imageScaleBy } from './image.ts';
+import { prepareNoiseMask } from '../engine/latent/index.ts';
 import { createTestContext } from './test-context.ts';
 import { createRegistry } from './index.ts';
 
@@ -153,4 +154,11 @@ test('ImageScaleBy 0.5 with area averages 2×2 blocks', async () => {
   const scaled = result.outputs[0] as ReturnType<typeof makeImageBatch>;
   assert.deepEqual([scaled.width, scaled.height], [1, 1]);
   close(scaled.data, [0.5, 0.5, 0.5]);
+});
+
+test('prepareNoiseMask: bilinear to the latent cells, the same for every channel, batch repeated', () => {
+  const mask = makeMaskBatch(1, 2, 2, new Float32Array([1, 0, 0, 0]));
+  const prepared = prepareNoiseMask(mask, [2, 2, 1, 1]);
+  // 2×2 → 1×1 bilinear samples the centre (source 0.5, 0.5): the mean 0.25.
+  close(prepared, [0.25, 0.25, 0.25, 0.25]);
 });
