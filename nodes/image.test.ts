@@ -28,13 +28,14 @@ async function writePng(path: string, width: number, height: number, channels: 3
   return png;
 }
 
-test('the family exports the four nodes with ComfyUI names, categories and outputs', () => {
+test('the family exports the five nodes with ComfyUI names, categories and outputs', () => {
   const summary = imageNodes.map((n) => [n.name, n.displayName, n.category, n.outputs.map((o) => o.type).join(','), n.outputNode ?? false]);
   assert.deepEqual(summary, [
     ['LoadImage', 'Load Image', 'image', 'IMAGE,MASK', false],
     ['SaveImage', 'Save Image', 'image', '', true],
     ['PreviewImage', 'Preview Image', 'image', '', true],
     ['ImageScale', 'Upscale Image', 'image/upscaling', 'IMAGE', false],
+    ['ImageScaleBy', 'Upscale Image By', 'image/upscaling', 'IMAGE', false],
   ]);
   assert.deepEqual(saveImage.inputs.hidden, { prompt: 'PROMPT', extra_pnginfo: 'EXTRA_PNGINFO' });
   assert.equal(loadImage.inputs.required.image.imageUpload, true);

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders, NodeContext, NodeDefinition, NodeResult } from '../engine/graph/index.ts';
-import { decodeImage, encodePng, scaleImage, toPythonJson, SCALE_METHODS, CROP_MODES } from '../engine/image/index.ts';
+import { decodeImage, encodePng, scaleImage, resizeImage, roundHalfEven, toPythonJson, SCALE_METHODS, CROP_MODES } from '../engine/image/index.ts';
 import type { ImageBatch, JsonPath, ScaleMethod, CropMode } from '../engine/image/index.ts';
 import { resolveInside, parseAnnotatedName, nextCounterFilename, openSaveJournal, expandPrefixTokens, writeFileAtomic, UnsafePathError } from '../engine/files/index.ts';
 
@@ -186,4 +186,25 @@ export const imageScale = defineNode({
   },
 });
 
-export const imageNodes: readonly NodeDefinition[] = [loadImage, saveImage, previewImage, imageScale];
+export const imageScaleBy = defineNode({
+  name: 'ImageScaleBy',
+  displayName: 'Upscale Image By',
+  category: 'image/upscaling',
+  description: 'Resizes images by a factor (each side rounded).',
+  inputs: {
+    required: {
+      image: { kind: 'LINK', type: 'IMAGE' },
+      upscale_method: { kind: 'COMBO', options: SCALE_METHODS },
+      scale_by: { kind: 'FLOAT', default: 1.0, min: 0.01, max: 8.0, step: 0.01 },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+  run({ image, upscale_method, scale_by }) {
+    const width = roundHalfEven(image.width * scale_by);
+    const height = roundHalfEven(image.height * scale_by);
+    if (width < 1 || height < 1) throw new Error(`scale_by ${scale_by} shrinks the ${image.width}×${image.height} image to nothing`);
+    return { outputs: [resizeImage(image, width, height, upscale_method as ScaleMethod, 'disabled')] };
+  },
+});
+
+export const imageNodes: readonly NodeDefinition[] = [loadImage, saveImage, previewImage, imageScale, imageScaleBy];

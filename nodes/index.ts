@@ -4,13 +4,16 @@ import { imageNodes } from './image.ts';
 import { loaderNodes } from './loaders.ts';
 import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
+import { latentOpNodes } from './latent-ops.ts';
+import { maskNodes } from './mask.ts';
+import { conditioningOpNodes } from './conditioning-ops.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...samplingNodes, ...latentNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

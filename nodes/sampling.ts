@@ -8,6 +8,7 @@ import type { SampleOptions, StepProgress } from '../engine/sampling/index.ts';
 import { createEpsModel, prepareGuidedUnet, eaaPatch, latentToRgb } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { encodePreviewJpeg } from '../engine/image/index.ts';
+import { prepareNoiseMask } from '../engine/latent/index.ts';
 import { sdRuntime } from './sd-services.ts';
 
 const SAMPLER_TOOLTIP =
@@ -54,6 +55,7 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
       ...request.options,
       model: epsModel,
       latent: request.latent.samples,
+      noiseMask: request.latent.noiseMask === undefined ? undefined : prepareNoiseMask(request.latent.noiseMask, request.latent.samples.dims),
       onStep: reporter.onStep,
       throwIfAborted: () => ctx.throwIfInterrupted(),
     });

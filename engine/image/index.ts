@@ -18,7 +18,7 @@ export type { EncodePngOptions } from './encode.ts';
 export { insertPngTextChunks, readPngTextChunks, PngFormatError } from './png-text.ts';
 export { toPythonJson } from './python-json.ts';
 export type { PythonJsonOptions, JsonPath } from './python-json.ts';
-export { scaleImage, resizeImage, SCALE_METHODS, CROP_MODES } from './resize.ts';
+export { scaleImage, resizeImage, resizePlanes, roundHalfEven, SCALE_METHODS, CROP_MODES } from './resize.ts';
 export type { ScaleMethod, CropMode } from './resize.ts';
 export { encodePreviewJpeg } from './preview.ts';
 export { cannyEdges, depthStyle, PreprocessError } from './preprocess.ts';

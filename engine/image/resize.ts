@@ -196,3 +196,13 @@ export function scaleImage(image: ImageBatch, options: { width: number; height: 
   else if (height === 0) height = Math.max(1, roundHalfEven((image.height * width) / image.width));
   return resizeImage(image, width, height, options.method, options.crop);
 }
+
+/** The torch.nn.functional.interpolate methods on channel planes ([planes, height, width], e.g. a
+ *  latent's B·C planes): what common_upscale does to LATENT and MASK values. */
+export function resizePlanes(data: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, method: Exclude<ScaleMethod, 'lanczos'>): Float32Array {
+  if (!Number.isInteger(outWidth) || !Number.isInteger(outHeight) || outWidth < 1 || outHeight < 1) {
+    throw new Error(`resize target must be positive integers, got ${outWidth}x${outHeight}`);
+  }
+  const rows = resampleAxis(data, planes * height, width, 1, WEIGHTS[method](width, outWidth), false);
+  return resampleAxis(rows, planes, height, outWidth, WEIGHTS[method](height, outHeight), false);
+}

@@ -43,6 +43,9 @@ export interface LoopOptions {
   onStep?: (progress: StepProgress) => void;
   /** Called before every model evaluation; throw from it to stop (e.g. ctx.throwIfInterrupted). */
   throwIfAborted?: () => void;
+  /** Inpainting (ComfyUI's noise_mask, KSamplerX0Inpaint): one value per latent element, 1 = denoise,
+   *  0 = keep the input latent (re-noised to each step's σ before the model sees it). */
+  noiseMask?: Float32Array;
 }
 
 /** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */

@@ -133,12 +133,23 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
   const total = sigmas.length - 1;
   const x = initialX(latent.data, options.noise, sigmas[0]);
   if (total === 0) return { dims: [...latent.dims], data: x }; // one σ: noised, no step (as ComfyUI)
+  const mask = options.noiseMask;
+  if (mask !== undefined && mask.length !== latent.data.length) {
+    throw new SamplingInputError(`the noise mask has ${mask.length} values, the latent ${latent.data.length}`);
+  }
   const result = await K_SAMPLERS[options.sampler](x, {
     sigmas,
-    denoise: (current, sigma, index) => {
+    denoise: async (current, sigma, index) => {
       options.throwIfAborted?.();
       const step = { index, total };
-      return guidedDenoised({ model, cfg, dims: latent.dims, step }, current, { sigma, timestep: timestepFromSigma(sigma) });
+      const call = { sigma, timestep: timestepFromSigma(sigma) };
+      if (mask === undefined) return guidedDenoised({ model, cfg, dims: latent.dims, step }, current, call);
+      // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
+      // the prediction there is the input latent itself.
+      const noise = options.noise;
+      const input = current.map((v, i) => v * mask[i] + (latent.data[i] + (noise === undefined ? 0 : noise[i] * sigma)) * (1 - mask[i]));
+      const out = await guidedDenoised({ model, cfg, dims: latent.dims, step }, input, call);
+      return out.map((v, i) => v * mask[i] + latent.data[i] * (1 - mask[i]));
     },
     noise: samplerNoise(options.sampler, options.seed, latent.data.length, sigmas),
     report: (index, current, denoised) => options.onStep?.({ index, total, sigma: sigmas[index], x: current, denoised }),
@@ -171,6 +182,7 @@ export async function sample(options: SampleOptions): Promise<Tensor> {
     forceFullDenoise: !(options.returnWithLeftoverNoise ?? false),
   };
   if (sampler === 'ddim_diffusers') {
+    if (options.noiseMask !== undefined) throw new SamplingInputError('ddim_diffusers does not support a noise mask (inpainting); choose another sampler');
     return sampleDdimDiffusers({ ...options, steps, denoise: options.denoise ?? 1, noise, range });
   }
   const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler), range);

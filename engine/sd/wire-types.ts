@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor/index.ts';
 import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
-import type { ImageBatch } from '../image/index.ts';
+import type { ImageBatch, MaskBatch } from '../image/index.ts';
 import type { EaaPatch } from './inv-adapter/eaa-settings.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
@@ -63,6 +63,12 @@ export type Conditioning = ConditioningEntry[];
 export interface Latent {
   /** [B, 4, H/8, W/8], model space. */
   samples: Tensor;
+  /** ComfyUI's `noise_mask` (SetLatentNoiseMask, VAEEncodeForInpaint): 1 = denoise, 0 = keep; any size,
+   *  resized to the latent when sampling. */
+  noiseMask?: MaskBatch;
+  /** ComfyUI's `batch_index` (LatentFromBatch, RepeatLatentBatch, LatentBatch): which item of a larger
+   *  batch each latent is, so its initial noise is that item's noise. */
+  batchIndex?: readonly number[];
 }
 
 declare module '../graph/node-definition.ts' {
