@@ -11,6 +11,7 @@ import { inputEntries, type ObjectInfo } from './node-info.ts';
 import { pngTextChunks } from './png-text.ts';
 import { RunState } from './run-state.ts';
 import { registerVirtualNodes } from './virtual-nodes.ts';
+import { installTextAreas } from './text-area-widget.ts';
 import { applyControlAfterGenerate } from './widgets.ts';
 
 const STORAGE_KEY = 'invgraph.workflow';
@@ -62,6 +63,7 @@ export class Editor {
     // litegraph hides text below 60% zoom; whole workflows fit at about 50%.
     this.canvas.low_quality_zoom_threshold = 0.35;
     this.state.onChange = () => this.canvas.setDirty(true, true);
+    installTextAreas(this.canvas, options.canvasElement.parentElement ?? document.body, () => this.onUserEdit());
     this.listen();
   }
 
@@ -228,6 +230,9 @@ export class Editor {
     this.canvas.setDirty(true, true);
   }
 
+  /** A user edit outside litegraph's own events (a textarea): remembered for undo. */
+  onUserEdit(): void {}
+
   /** Saves the graph to localStorage when it changed, so a reload restores it. */
   persist(): void {
     const text = JSON.stringify(this.serialize());
@@ -263,11 +268,16 @@ export class Editor {
       for (const element of elements) element.addEventListener('load', () => this.canvas.setDirty(true, true));
       this.state.setOutputs(d.display_node ?? d.node, images, elements);
     });
+    this.on<{ nodes: string[] }>('execution_cached', (d) => this.state.setCached(d.nodes ?? []));
     this.on<{ node_id: string; node_type: string; exception_message: string }>('execution_error', (d) => {
+      this.state.stopRunning();
       this.state.setRuntimeError(d.node_id, d.exception_message);
       this.notify(`${d.node_type} (#${d.node_id}) failed: ${d.exception_message}`, 'error');
     });
-    this.on<{ node_id: string }>('execution_interrupted', () => this.notify('Interrupted.', 'info'));
+    this.on<{ node_id: string }>('execution_interrupted', () => {
+      this.state.stopRunning();
+      this.notify('Interrupted.', 'info');
+    });
     this.on<{ blob: Blob; nodeId?: string }>('preview', (d) => {
       const id = d.nodeId ?? this.state.running;
       if (id === null) return;

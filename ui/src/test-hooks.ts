@@ -2,7 +2,9 @@
 // where nodes, sockets and widgets are on screen, and the run state. Tests act through real
 // mouse and keyboard input; these hooks only tell them where to point and what to wait for.
 import type { Editor } from './editor.ts';
-import { LiteGraph } from '@comfyorg/litegraph';
+import { LiteGraph, type LGraphNode } from '@comfyorg/litegraph';
+import type { EditorNode } from './node-classes.ts';
+import { textAreaOf } from './text-area-widget.ts';
 
 export interface RunSnapshot {
   running: string | null;
@@ -38,7 +40,43 @@ export function exposeTestHooks(editor: Editor): void {
     if (!found) throw new Error(`no node ${id}`);
     return found;
   };
+  /** A node-space rectangle of a node → [left, top, width, height] in client pixels. */
+  const rectToClient = (n: LGraphNode, rect: [number, number, number, number] | undefined) => {
+    if (!rect) return null;
+    const [x, y] = toClient(n.pos[0] + rect[0], n.pos[1] + rect[1]);
+    const scale = editor.canvas.ds.scale;
+    return [x, y, rect[2] * scale, rect[3] * scale];
+  };
   const hooks = {
+    /** Where the last frame drew the node's image (preview/output) and its progress bar. */
+    drawnRects: (id: string) => {
+      const target = node(id) as EditorNode;
+      return { image: rectToClient(target, target.imageRect), progress: rectToClient(target, target.progressRect) };
+    },
+    /** Mean RGB of the node's current live preview, drawn at `size` px (compared with a screenshot). */
+    previewMean: (id: string, w: number, h: number) => {
+      const image = editor.state.nodes.get(id)?.preview;
+      if (!image) return null;
+      const canvas = document.createElement('canvas');
+      canvas.width = Math.max(1, Math.round(w));
+      canvas.height = Math.max(1, Math.round(h));
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      const sum = [0, 0, 0];
+      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c];
+      return sum.map((v) => v / (data.length / 4));
+    },
+    /** The on-screen textarea of a multiline widget: its text and client rectangle. */
+    textArea: (id: string, name: string) => {
+      const widget = node(id).widgets?.find((w) => w.name === name);
+      const element = widget ? textAreaOf(widget) : undefined;
+      if (!element || element.hidden) return null;
+      const r = element.getBoundingClientRect();
+      return { value: element.value, rect: [r.left, r.top, r.width, r.height], scrollHeight: element.scrollHeight, clientHeight: element.clientHeight };
+    },
+    timings: () => Object.fromEntries([...editor.state.nodes].filter(([, s]) => s.timing !== undefined).map(([id, s]) => [id, s.timing])),
+    scale: () => editor.canvas.ds.scale,
     nodes: () => editor.graph._nodes.map((n) => ({ id: String(n.id), type: String(n.type), title: String(n.title) })),
     inputPosition: (id: string, name: string) => {
       const target = node(id);
