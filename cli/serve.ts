@@ -1,7 +1,8 @@
 // `invgraph serve`: opens the durable queue in the data folder, starts the execution worker and
 // the ComfyUI-compatible HTTP + websocket server (docs/server.md).
 
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,7 +61,10 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     extraModels: loadExtraModelPaths(options.extraModelPaths),
   };
   const data = resolve(options.data ?? 'data');
+  const firstRun = !existsSync(folders.input);
   await Promise.all([folders.input, folders.output, folders.temp, data].map((dir) => mkdir(dir, { recursive: true })));
+  // A fresh install gets the example inputs the shipped workflows name (img2img's example.png).
+  if (firstRun) await cp(join(PACKAGE_ROOT, 'workflows', 'inputs'), folders.input, { recursive: true, force: false, errorOnExist: false });
   const log = options.log ?? ((message: string) => console.error(`[invgraph] ${message}`));
   const device = options.device ?? 'auto';
   const registryModule = options.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;

@@ -22,5 +22,5 @@ await build({
 const require = createRequire(import.meta.url);
 const litegraphDir = dirname(require.resolve('@comfyorg/litegraph'));
 copyFileSync(join(litegraphDir, 'css', 'litegraph.css'), join(dist, 'litegraph.css'));
-for (const file of ['index.html', 'editor.css']) copyFileSync(join(here, file), join(dist, file));
+for (const file of ['index.html', 'editor.css', 'favicon.svg']) copyFileSync(join(here, file), join(dist, file));
 console.log(`editor built into ${dist}`);

@@ -119,6 +119,7 @@ async function boot(): Promise<void> {
     if (key === 'enter') queue();
     else if (key === 'm') editor.toggleMode(2);
     else if (key === 'b') editor.toggleMode(4);
+    else if (key === 'g') editor.groupSelection();
     else return;
     event.preventDefault();
   });
