@@ -77,6 +77,7 @@ export function exposeTestHooks(editor: Editor): void {
     },
     timings: () => Object.fromEntries([...editor.state.nodes].filter(([, s]) => s.timing !== undefined).map(([id, s]) => [id, s.timing])),
     scale: () => editor.canvas.ds.scale,
+    toClientPoint: (x: number, y: number) => toClient(x, y),
     groups: () => editor.graph._groups.map((g) => ({ title: g.title, bounding: [...g._bounding], nodes: [...g._children].filter((c) => 'id' in c && 'type' in c).map((c) => String((c as LGraphNode).id)) })),
     /** Overlapping nodes and links drawn behind a third node (litegraph's spline sampled), graph space. */
     layoutProblems: () => {
