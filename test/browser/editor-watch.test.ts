@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -140,6 +140,18 @@ describe('browser editor: what users edit and watch', { skip: existsSync(CHROMIU
     await editor.page.waitForFunction(() => (window as unknown as Hooks).invgraph.nodes().length === 7);
     assert.equal(await editor.page.$('#run-viewer'), null, 'the viewer closed');
   });
+
+  // Not yet laid out again (issue 21): reported as TODO by the runner, never skipped silently.
+  const NOT_YET_LAID_OUT = new Set(['img2img', 'controlnet-canny', 'inv-adapter', 'inv-adapter-controlnet']);
+  for (const name of readdirSync(join(ROOT, 'workflows')).filter((f) => f.endsWith('.json') && !f.endsWith('.api.json')).map((f) => f.slice(0, -'.json'.length))) {
+    test(`shipped workflow ${name}: no overlapping nodes, no link behind a node, opened at a readable zoom`, { todo: NOT_YET_LAID_OUT.has(name) }, async () => {
+      await editor.page.click('#clear-button');
+      await editor.loadShippedWorkflow(name);
+      assert.deepEqual(await editor.hook<string[]>('layoutProblems'), []);
+      assert.ok((await editor.hook<number>('scale')) >= 0.8, 'fitted at 80% zoom or more (node text about 11 px)');
+      await editor.screenshot(`layout-${name}`);
+    });
+  }
 
   test('Ctrl+G puts a group around the selected nodes; it moves with them', async () => {
     await editor.page.click('#clear-button');
