@@ -40,8 +40,11 @@ describe('browser editor: what users edit and watch', { skip: existsSync(CHROMIU
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a fresh install serves the favicon and has img2img\'s example input', async () => {
+  test('a fresh install serves the favicon and has img2img\'s example input; the first visit opens txt2img', async () => {
     await editor.open(server.url);
+    // A new browser profile has no saved graph: the editor opens on the shipped txt2img workflow.
+    const first = (await editor.nodes()).map((n) => n.type).sort();
+    assert.deepEqual(first, ['CLIPTextEncode', 'CLIPTextEncode', 'CheckpointLoaderSimple', 'EmptyLatentImage', 'KSampler', 'SaveImage', 'VAEDecode']);
     const icon = await fetch(`${server.url}/favicon.svg`);
     assert.equal(icon.status, 200);
     assert.match(icon.headers.get('content-type') ?? '', /svg/);

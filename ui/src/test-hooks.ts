@@ -53,20 +53,6 @@ export function exposeTestHooks(editor: Editor): void {
       const target = node(id) as EditorNode;
       return { image: rectToClient(target, target.imageRect), progress: rectToClient(target, target.progressRect) };
     },
-    /** Mean RGB of the node's current live preview, drawn at `size` px (compared with a screenshot). */
-    previewMean: (id: string, w: number, h: number) => {
-      const image = editor.state.nodes.get(id)?.preview;
-      if (!image) return null;
-      const canvas = document.createElement('canvas');
-      canvas.width = Math.max(1, Math.round(w));
-      canvas.height = Math.max(1, Math.round(h));
-      const ctx = canvas.getContext('2d')!;
-      ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
-      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      const sum = [0, 0, 0];
-      for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c];
-      return sum.map((v) => v / (data.length / 4));
-    },
     /** The on-screen textarea of a multiline widget: its text and client rectangle. */
     textArea: (id: string, name: string) => {
       const widget = node(id).widgets?.find((w) => w.name === name);
