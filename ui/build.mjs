@@ -27,7 +27,7 @@ export async function buildEditor({ dist = join(here, 'dist'), minify = false } 
   const litegraphDir = dirname(require.resolve('@comfyorg/litegraph'));
   copyFileSync(join(litegraphDir, 'css', 'litegraph.css'), join(dist, 'litegraph.css'));
   // index.html last: its presence is what marks a complete build.
-  for (const file of ['editor.css', 'index.html']) copyFileSync(join(here, file), join(dist, file));
+  for (const file of ['editor.css', 'favicon.svg', 'index.html']) copyFileSync(join(here, file), join(dist, file));
   return dist;
 }
 

@@ -223,7 +223,8 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
     await openEmpty();
     await editor.dropFile(join(ROOT, 'workflows/image-resize.json'), 'application/json');
     await editor.page.waitForFunction(() => (window as never as { invgraph: { nodes(): unknown[] } }).invgraph.nodes().length === 3);
-    // The shipped file names example.png, which this server's input folder does not hold.
+    // The shipped file names example.png; a fresh install has it (copied on first run), so remove it.
+    rmSync(join(dir, 'input', 'example.png'), { force: true });
     await editor.queueWithButton();
     const errors = await editor.waitForNodeErrors('1');
     assert.equal(errors[0].input, 'image');

@@ -1,6 +1,6 @@
 // The editor's core: the litegraph graph and canvas, loading and saving workflows (UI 0.4,
 // API prompts, PNGs with an embedded workflow), queueing, and the websocket run events.
-import { LGraph, LGraphCanvas, LiteGraph } from '@comfyorg/litegraph';
+import { LGraph, LGraphCanvas, LGraphGroup, LGraphNode as NodeClass, LiteGraph } from '@comfyorg/litegraph';
 import type { LGraphNode } from '@comfyorg/litegraph';
 import type { ApiPrompt, UiWorkflow } from '../../engine/graph/index.ts';
 import { PromptError, type ApiClient, type ImageRef } from './api-client.ts';
@@ -11,6 +11,7 @@ import { inputEntries, type ObjectInfo } from './node-info.ts';
 import { pngTextChunks } from './png-text.ts';
 import { RunState } from './run-state.ts';
 import { registerVirtualNodes } from './virtual-nodes.ts';
+import { installTextAreas } from './text-area-widget.ts';
 import { applyControlAfterGenerate } from './widgets.ts';
 
 const STORAGE_KEY = 'invgraph.workflow';
@@ -25,6 +26,8 @@ export interface EditorOptions {
 }
 
 const GAP = 20;
+/** The smallest zoom fitView uses: 14 px node text stays about 11 px high. */
+export const READABLE_ZOOM = 0.8;
 const EDITOR_ONLY_TYPES = new Set(['Reroute', 'PrimitiveNode', 'Note', 'MarkdownNote']);
 const MODE_ALWAYS = 0;
 const MODE_MUTED = 2;
@@ -62,6 +65,7 @@ export class Editor {
     // litegraph hides text below 60% zoom; whole workflows fit at about 50%.
     this.canvas.low_quality_zoom_threshold = 0.35;
     this.state.onChange = () => this.canvas.setDirty(true, true);
+    installTextAreas(this.canvas, options.canvasElement.parentElement ?? document.body, () => this.onUserEdit());
     this.listen();
   }
 
@@ -123,7 +127,11 @@ export class Editor {
     this.canvas.setDirty(true, true);
   }
 
-  /** Zooms and pans so every node is in view (never zooming in past 100%). */
+  /**
+   * Zooms and pans to show the workflow at a readable zoom: the whole graph when it fits at
+   * READABLE_ZOOM or more (never past 100%), else its top-left part at READABLE_ZOOM
+   * (text below ~10 px is not readable; a user pans or zooms out from there).
+   */
   fitView(): void {
     const nodes = this.graph._nodes;
     if (nodes.length === 0) return;
@@ -132,13 +140,19 @@ export class Editor {
     const top = Math.min(...nodes.map((n) => n.pos[1] - title));
     const right = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
     const bottom = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
-    const bounds: [number, number, number, number] = [left, top, right - left, bottom - top];
+    const element = this.canvas.canvas;
+    const [width, height] = [element.clientWidth, element.clientHeight];
+    const margin = 30;
+    const fit = Math.min((width - 2 * margin) / (right - left), (height - 2 * margin) / (bottom - top));
+    const scale = Math.max(READABLE_ZOOM, Math.min(1, fit));
     const ds = this.canvas.ds;
-    ds.fitToBounds(bounds, { zoom: 0.92 });
-    if (ds.scale > 1) {
-      ds.scale = 1;
-      ds.fitToBounds(bounds, { zoom: 0 });
-    }
+    ds.scale = scale;
+    // screen = (graph + offset) * scale: centre what fits, else start at the top-left corner.
+    const screenLeft = fit >= scale ? (width - (right - left) * scale) / 2 : margin;
+    const screenTop = fit >= scale ? (height - (bottom - top) * scale) / 2 : margin;
+    ds.offset[0] = screenLeft / scale - left;
+    ds.offset[1] = screenTop / scale - top;
+    this.canvas.setDirty(true, true);
   }
 
   /** A dropped or picked file: workflow JSON, PNG with an embedded workflow, or an image. */
@@ -228,6 +242,23 @@ export class Editor {
     this.canvas.setDirty(true, true);
   }
 
+  /** A user edit outside litegraph's own events (a textarea): remembered for undo. */
+  onUserEdit(): void {}
+
+  /** Ctrl+G: a group around the selected nodes (as ComfyUI); dragging its title moves them. */
+  groupSelection(): LGraphGroup | undefined {
+    const nodes = [...this.canvas.selectedItems].filter((item): item is LGraphNode => item instanceof NodeClass);
+    if (nodes.length === 0) {
+      this.notify('Select the nodes to group first (click, Ctrl+click or Ctrl+drag).', 'info');
+      return undefined;
+    }
+    const group = new LGraphGroup('Group');
+    group.resizeTo(nodes, 10);
+    this.graph.add(group);
+    this.canvas.setDirty(true, true);
+    return group;
+  }
+
   /** Saves the graph to localStorage when it changed, so a reload restores it. */
   persist(): void {
     const text = JSON.stringify(this.serialize());
@@ -263,11 +294,16 @@ export class Editor {
       for (const element of elements) element.addEventListener('load', () => this.canvas.setDirty(true, true));
       this.state.setOutputs(d.display_node ?? d.node, images, elements);
     });
+    this.on<{ nodes: string[] }>('execution_cached', (d) => this.state.setCached(d.nodes ?? []));
     this.on<{ node_id: string; node_type: string; exception_message: string }>('execution_error', (d) => {
+      this.state.stopRunning();
       this.state.setRuntimeError(d.node_id, d.exception_message);
       this.notify(`${d.node_type} (#${d.node_id}) failed: ${d.exception_message}`, 'error');
     });
-    this.on<{ node_id: string }>('execution_interrupted', () => this.notify('Interrupted.', 'info'));
+    this.on<{ node_id: string }>('execution_interrupted', () => {
+      this.state.stopRunning();
+      this.notify('Interrupted.', 'info');
+    });
     this.on<{ blob: Blob; nodeId?: string }>('preview', (d) => {
       const id = d.nodeId ?? this.state.running;
       if (id === null) return;

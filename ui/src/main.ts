@@ -85,6 +85,14 @@ function resizeCanvas(editor: Editor, container: HTMLElement): void {
   fit();
 }
 
+const DEFAULT_WORKFLOW = 'txt2img';
+
+async function loadDefaultWorkflow(api: ApiClient, editor: Editor): Promise<void> {
+  const response = await api.fetchApi(`/workflow_templates/invgraph/${DEFAULT_WORKFLOW}.json`);
+  if (!response.ok) throw new Error(`no ${DEFAULT_WORKFLOW} workflow (${response.status})`);
+  editor.loadWorkflow(await response.json(), `${DEFAULT_WORKFLOW}.json`);
+}
+
 async function boot(): Promise<void> {
   const { api, objectInfo } = await connect();
   const pickAndUpload = async (): Promise<ImageRef | undefined> => {
@@ -119,6 +127,7 @@ async function boot(): Promise<void> {
     if (key === 'enter') queue();
     else if (key === 'm') editor.toggleMode(2);
     else if (key === 'b') editor.toggleMode(4);
+    else if (key === 'g') editor.groupSelection();
     else return;
     event.preventDefault();
   });
@@ -134,7 +143,8 @@ async function boot(): Promise<void> {
   });
   api.connect();
 
-  if (!editor.restore()) editor.canvas.setDirty(true, true);
+  // First visit (nothing saved): open on the txt2img workflow, as ComfyUI opens on its default graph.
+  if (!editor.restore()) await loadDefaultWorkflow(api, editor).catch(() => editor.canvas.setDirty(true, true));
   setInterval(() => editor.persist(), 1000);
   window.addEventListener('beforeunload', () => editor.persist());
   refreshQueue();

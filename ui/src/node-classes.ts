@@ -45,25 +45,37 @@ export function installTypeRules(objectInfo: ObjectInfo): void {
 function contentTop(node: LGraphNode): number {
   const widgets = node.widgets ?? [];
   const last = widgets.at(-1);
-  if (last) return last.y + LiteGraph.NODE_WIDGET_HEIGHT + 6;
+  if (last) return last.y + (last.computedHeight ?? LiteGraph.NODE_WIDGET_HEIGHT + 4) + 2;
   const slots = Math.max(node.inputs?.length ?? 0, node.outputs?.length ?? 0);
   return slots * LiteGraph.NODE_SLOT_HEIGHT + 8;
 }
 
-function drawImages(node: LGraphNode, ctx: CanvasRenderingContext2D, images: HTMLImageElement[]): void {
+/** Height a live preview gets below the widgets (the node grows to make room once). */
+const PREVIEW_HEIGHT = 220;
+
+/** Draws images below the widgets; returns the rectangle (node space) they took, if any. */
+function drawImages(node: LGraphNode, ctx: CanvasRenderingContext2D, images: HTMLImageElement[]): Rect | undefined {
   const top = contentTop(node);
   const ready = images.filter((image) => image.complete && image.naturalWidth > 0);
-  if (ready.length === 0) return;
+  if (ready.length === 0) return undefined;
   const height = node.size[1] - top - 4;
   const cell = (node.size[0] - 8) / ready.length;
-  if (height < 16) return;
+  if (height < 16) return undefined;
+  let drawn: Rect | undefined;
   for (const [index, image] of ready.entries()) {
     const scale = Math.min(cell / image.naturalWidth, height / image.naturalHeight);
     const w = image.naturalWidth * scale;
     const h = image.naturalHeight * scale;
-    ctx.drawImage(image, 4 + index * cell + (cell - w) / 2, top + (height - h) / 2, w, h);
+    const x = 4 + index * cell + (cell - w) / 2;
+    const y = top + (height - h) / 2;
+    ctx.drawImage(image, x, y, w, h);
+    drawn ??= [x, y, w, h];
   }
+  return drawn;
 }
+
+/** x, y, width, height in node space. */
+export type Rect = [number, number, number, number];
 
 function drawErrors(node: LGraphNode, ctx: CanvasRenderingContext2D, errors: NodeError[]): void {
   ctx.strokeStyle = ERROR_COLOUR;
@@ -96,19 +108,61 @@ function drawMode(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
   ctx.fillRect(0, -LiteGraph.NODE_TITLE_HEIGHT, node.size[0], node.size[1] + LiteGraph.NODE_TITLE_HEIGHT);
 }
 
+const BAR_HEIGHT = 22;
+
+/** A clear progress bar with the step count, just above the running node's title. */
+function drawProgress(node: LGraphNode, ctx: CanvasRenderingContext2D, progress: { value: number; max: number }): Rect {
+  const rect: Rect = [0, -LiteGraph.NODE_TITLE_HEIGHT - BAR_HEIGHT - 6, node.size[0], BAR_HEIGHT];
+  const fraction = Math.min(1, progress.value / Math.max(1, progress.max));
+  ctx.fillStyle = '#111';
+  ctx.fillRect(...rect);
+  ctx.fillStyle = RUNNING_COLOUR;
+  ctx.fillRect(rect[0], rect[1], rect[2] * fraction, rect[3]);
+  ctx.strokeStyle = RUNNING_COLOUR;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(...rect);
+  ctx.font = 'bold 14px sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  const label = `Step ${progress.value} / ${progress.max}`;
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = '#000';
+  ctx.strokeText(label, rect[2] / 2, rect[1] + rect[3] / 2);
+  ctx.fillStyle = '#fff';
+  ctx.fillText(label, rect[2] / 2, rect[1] + rect[3] / 2);
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'alphabetic';
+  return rect;
+}
+
+/** "1.24 s" / "cached" at the right end of the title bar: the node's share of the last run. */
+function drawTiming(node: LGraphNode, ctx: CanvasRenderingContext2D, timing: number | 'cached'): void {
+  const label = timing === 'cached' ? 'cached' : timing < 1000 ? `${Math.round(timing)} ms` : `${(timing / 1000).toFixed(2)} s`;
+  ctx.font = '11px sans-serif';
+  const width = ctx.measureText(label).width + 10;
+  const x = node.size[0] - width - 6;
+  const y = -LiteGraph.NODE_TITLE_HEIGHT + 6;
+  ctx.fillStyle = 'rgba(0, 0, 0, 0.55)';
+  ctx.fillRect(x, y, width, LiteGraph.NODE_TITLE_HEIGHT - 12);
+  ctx.fillStyle = timing === 'cached' ? '#9ab' : '#cfe';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(label, x + 5, -LiteGraph.NODE_TITLE_HEIGHT / 2);
+  ctx.textBaseline = 'alphabetic';
+}
+
 function drawRunState(node: LGraphNode, ctx: CanvasRenderingContext2D, state: RunState): void {
   drawMode(node, ctx);
   const id = String(node.id);
   const run = state.nodes.get(id);
+  const editorNode = node as EditorNode;
+  editorNode.progressRect = undefined;
   if (state.running === id) {
     ctx.strokeStyle = RUNNING_COLOUR;
     ctx.lineWidth = 3;
     ctx.strokeRect(-3, -LiteGraph.NODE_TITLE_HEIGHT - 3, node.size[0] + 6, node.size[1] + LiteGraph.NODE_TITLE_HEIGHT + 6);
   }
-  if (run?.progress && state.running === id) {
-    ctx.fillStyle = RUNNING_COLOUR;
-    ctx.fillRect(0, -3, (node.size[0] * run.progress.value) / Math.max(1, run.progress.max), 3);
-  }
+  if (run?.progress && state.running === id) editorNode.progressRect = drawProgress(node, ctx, run.progress);
+  if (run?.timing !== undefined && state.running !== id) drawTiming(node, ctx, run.timing);
   if (run && run.errors.length > 0) drawErrors(node, ctx, run.errors);
 }
 
@@ -137,6 +191,9 @@ function addImageUpload(node: LGraphNode, widget: IBaseWidget, deps: NodeClassDe
 
 export interface EditorNode extends LGraphNode {
   inputPreview?: HTMLImageElement;
+  /** Where the last frame drew the node's image and progress bar (node space; test hooks). */
+  imageRect?: Rect;
+  progressRect?: Rect;
   refreshInputPreview?: () => void;
   acceptImage?: (image: ImageRef) => void;
 }
@@ -185,8 +242,12 @@ export function registerNodeTypes(objectInfo: ObjectInfo, deps: NodeClassDeps): 
       }
       override onDrawBackground(ctx: CanvasRenderingContext2D): void {
         const run = deps.state.nodes.get(String(this.id));
-        const images = run?.preview ? [run.preview] : run?.images.length ? run.images : (this as EditorNode).inputPreview ? [(this as EditorNode).inputPreview!] : [];
-        drawImages(this, ctx, images);
+        const self = this as EditorNode;
+        // A node without room for images (a sampler) grows once when its first preview arrives.
+        const wanted = contentTop(this) + PREVIEW_HEIGHT;
+        if (run?.preview && this.size[1] < wanted) this.setSize([this.size[0], wanted]);
+        const images = run?.preview ? [run.preview] : run?.images.length ? run.images : self.inputPreview ? [self.inputPreview] : [];
+        self.imageRect = drawImages(this, ctx, images);
       }
       override onDrawForeground(ctx: CanvasRenderingContext2D): void {
         drawRunState(this, ctx, deps.state);

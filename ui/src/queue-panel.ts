@@ -1,5 +1,6 @@
 // The queue / history side panel: running and pending prompts (with delete), recent history
-// with status and thumbnails (click one to load its workflow), and clear history.
+// with status and thumbnails (click one to see its images full size, its prompt and "Load
+// workflow"), and clear history.
 import type { ApiClient, ImageRef } from './api-client.ts';
 
 type QueueItem = [number, string, unknown, { extra_pnginfo?: { workflow?: unknown } }, string[]];
@@ -62,13 +63,71 @@ export class QueuePanel {
         row.append(thumb);
       }
     }
-    const workflow = entry.prompt[3]?.extra_pnginfo?.workflow;
-    if (workflow) {
-      row.title = 'Click to load this workflow';
-      row.addEventListener('click', () => this.loadWorkflow(workflow, `history #${entry.prompt[0]}`));
-    }
+    row.title = 'Click to see this run\'s images and prompt';
+    row.addEventListener('click', () => this.showRun(entry));
     return row;
   }
+
+  /** A dialog with the run's images full size, its prompt texts and "Load workflow". */
+  showRun(entry: HistoryEntry): void {
+    document.getElementById('run-viewer')?.remove();
+    const dialog = document.createElement('dialog');
+    dialog.id = 'run-viewer';
+    const title = document.createElement('h3');
+    title.textContent = `Run #${entry.prompt[0]} · ${entry.status?.status_str ?? 'unknown'}`;
+    const images = document.createElement('div');
+    images.className = 'run-images';
+    for (const output of Object.values(entry.outputs ?? {})) {
+      for (const image of output.images ?? []) {
+        const img = document.createElement('img');
+        img.src = this.api.viewUrl(image);
+        img.alt = image.filename;
+        img.title = image.filename;
+        images.append(img);
+      }
+    }
+    if (images.childElementCount === 0) images.append(note('This run saved no images.'));
+    const prompt = document.createElement('div');
+    prompt.className = 'run-prompt';
+    for (const text of promptTexts(entry.prompt[2])) {
+      const p = document.createElement('p');
+      p.textContent = text;
+      prompt.append(p);
+    }
+    const actions = document.createElement('div');
+    actions.className = 'run-actions';
+    const workflow = entry.prompt[3]?.extra_pnginfo?.workflow;
+    const load = document.createElement('button');
+    load.textContent = 'Load workflow';
+    load.className = 'primary';
+    load.disabled = !workflow;
+    load.title = workflow ? 'Replace the graph with the one that made this run' : 'This run carries no workflow';
+    load.addEventListener('click', () => {
+      dialog.close();
+      this.loadWorkflow(workflow, `history #${entry.prompt[0]}`);
+    });
+    const close = document.createElement('button');
+    close.textContent = 'Close';
+    close.addEventListener('click', () => dialog.close());
+    actions.append(load, close);
+    dialog.append(title, images, prompt, actions);
+    dialog.addEventListener('close', () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+  }
+}
+
+/** The texts a run was prompted with: every string input of its text-encoding nodes, by title. */
+function promptTexts(prompt: unknown): string[] {
+  if (typeof prompt !== 'object' || prompt === null) return [];
+  const texts: string[] = [];
+  for (const node of Object.values(prompt as Record<string, { class_type?: string; inputs?: Record<string, unknown>; _meta?: { title?: string } }>)) {
+    if (!/TextEncode/i.test(node.class_type ?? '')) continue;
+    for (const value of Object.values(node.inputs ?? {})) {
+      if (typeof value === 'string' && value.trim()) texts.push(`${node._meta?.title ?? node.class_type}: ${value}`);
+    }
+  }
+  return texts;
 }
 
 function heading(text: string): HTMLElement {

@@ -17,11 +17,14 @@ export interface NodeRunState {
   outputs: ImageRef[];
   images: HTMLImageElement[];
   errors: NodeError[];
+  /** How the node took part in the last run: its time in ms, or "cached". */
+  timing?: number | 'cached';
 }
 
 export class RunState {
   promptId: string | undefined;
   running: string | null = null;
+  private runningSince: number | undefined;
   readonly nodes = new Map<string, NodeRunState>();
   /** Called whenever something visible changed (redraw). */
   onChange: () => void = () => {};
@@ -53,18 +56,33 @@ export class RunState {
     for (const state of this.nodes.values()) {
       state.progress = undefined;
       state.preview = undefined;
+      state.timing = undefined;
     }
     this.onChange();
   }
 
-  setRunning(id: string | null): void {
+  /** Nodes the server took from its cache (execution_cached): they did not run. */
+  setCached(ids: string[]): void {
+    for (const id of ids) this.node(id).timing = 'cached';
+    this.onChange();
+  }
+
+  /** The clock of `executing` events: a node's time runs until the next node (or the end) starts. */
+  setRunning(id: string | null, now = performance.now()): void {
     if (this.running !== null && this.running !== id) {
       const previous = this.node(this.running);
       previous.progress = undefined;
       previous.preview = undefined;
+      if (this.runningSince !== undefined) previous.timing = now - this.runningSince;
     }
+    if (this.running !== id) this.runningSince = now;
     this.running = id;
     this.onChange();
+  }
+
+  /** The run stopped (error, interrupt): the running node's clock stops with it. */
+  stopRunning(now = performance.now()): void {
+    this.setRunning(null, now);
   }
 
   setProgress(id: string, value: number, max: number): void {

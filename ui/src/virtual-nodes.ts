@@ -2,13 +2,14 @@
 // §5.1): Note / MarkdownNote (text) and Reroute (a pass-through dot). PrimitiveNode is kept as
 // saved and converted, but not editable here.
 import { LGraphNode, LiteGraph } from '@comfyorg/litegraph';
+import { addTextAreaWidget } from './text-area-widget.ts';
 
 function registerNote(type: string): void {
   class NoteNode extends LGraphNode {
     static override title = type === 'Note' ? 'Note' : 'Markdown Note';
     constructor(title: string) {
       super(title);
-      this.addWidget('text', 'text', '', () => {}, { multiline: true });
+      addTextAreaWidget(this, 'text', '');
       this.serialize_widgets = true;
       this.size = [300, 100];
       this.color = '#432';

@@ -4,6 +4,7 @@
 import type { LGraphNode } from '@comfyorg/litegraph';
 import type { IBaseWidget } from '@comfyorg/litegraph/dist/types/widgets';
 import type { InputEntry } from './node-info.ts';
+import { addTextAreaWidget } from './text-area-widget.ts';
 
 export const CONTROL_VALUES = ['fixed', 'increment', 'decrement', 'randomize'];
 export const CONTROL_WIDGET = 'control_after_generate';
@@ -36,7 +37,8 @@ function numberWidget(node: LGraphNode, entry: InputEntry): IBaseWidget {
 
 function textWidget(node: LGraphNode, entry: InputEntry): IBaseWidget {
   const value = typeof entry.options.default === 'string' ? entry.options.default : '';
-  return node.addWidget('text', entry.name, value, NO_CALLBACK, { multiline: entry.options.multiline === true });
+  if (entry.options.multiline === true) return addTextAreaWidget(node, entry.name, value, entry.options.placeholder);
+  return node.addWidget('text', entry.name, value, NO_CALLBACK, {});
 }
 
 function comboWidget(node: LGraphNode, entry: InputEntry): IBaseWidget {
