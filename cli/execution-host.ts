@@ -1,10 +1,12 @@
-// Main-thread side of the execution worker: an ExecutionBackend that runs jobs in a
-// worker_threads worker, interrupts it through a SharedArrayBuffer flag (works while the worker
-// is blocked in a synchronous ONNX run), and replaces the worker if it dies mid-job.
+// Host side of the execution worker: an ExecutionBackend that runs jobs in a child process, sends it
+// interrupts over IPC, kills it when an interrupt is not honoured within the grace period (one
+// native onnxruntime call can run for hours, and only a process can be stopped inside one), and
+// starts a new one for the next job when it died or was killed.
 
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Folders } from '../engine/graph/index.ts';
-import { createSharedInterruptFlag } from '../engine/exec/index.ts';
+import { RunRecord } from '../engine/exec/index.ts';
 import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import type { BackendJob, ExecutionBackend } from '../engine/server/index.ts';
 import type { FromWorker, ToWorker, WorkerData } from './execution-worker.ts';
@@ -14,48 +16,57 @@ export interface WorkerBackendOptions {
   device: string;
   /** URL of a module exporting createRegistry(); default nodes/index.ts. */
   registryModule?: string;
+  /** How long a job may run on after an interrupt before its process is killed (default 10 s). */
+  interruptGraceMs?: number;
   log(message: string): void;
 }
 
+export const DEFAULT_INTERRUPT_GRACE_MS = 10_000;
+
+/** --interrupt-grace-s: seconds (fractions allowed) a job may run on after an interrupt. */
+export function interruptGraceFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0.1 || seconds > 3600) {
+    throw new Error(`--interrupt-grace-s must be a number of seconds from 0.1 to 3600, got "${value}"`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+
 interface PendingRun {
   id: number;
+  record: RunRecord;
   onEvent(event: ExecutionEvent): void;
   resolve(outcome: ExecutionOutcome): void;
   reject(error: Error): void;
 }
 
 interface LiveWorker {
-  worker: Worker;
+  child: ChildProcess;
   ready: Promise<void>;
+  /** Set when the host killed it on purpose (an interrupt not honoured in time). */
+  killedForInterrupt: boolean;
 }
 
-const BOOT = new URL('./execution-worker-boot.mjs', import.meta.url);
+const BOOT = fileURLToPath(new URL('./execution-worker-boot.mjs', import.meta.url));
 const ENTRY = new URL('./execution-worker.ts', import.meta.url).href;
-/** How long close() lets the worker release its services before terminating it. */
+/** How long close() lets the worker release its services before killing it. */
 const CLOSE_GRACE_MS = 5000;
 
 export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBackend {
-  const interrupt = createSharedInterruptFlag();
-  // Which run an interrupt was meant for. The executor clears the flag when a job starts (an
-  // interrupt sent while idle is lost, §6.8), which would also drop one sent while the worker was
-  // still starting or the run message was on its way: the worker keeps the flag set for this run.
-  const interruptTarget = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const graceMs = options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS;
   let starting: number | undefined;
   let live: LiveWorker | undefined;
   let current: PendingRun | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
   let nextId = 1;
   let closing = false;
 
   function start(): LiveWorker {
-    const data: WorkerData = {
-      entry: ENTRY,
-      folders: options.folders,
-      device: options.device,
-      registryModule: options.registryModule,
-      interruptBuffer: interrupt.buffer,
-      interruptTargetBuffer: interruptTarget.buffer as SharedArrayBuffer,
-    };
-    const worker = new Worker(BOOT, { workerData: data, stdout: false, stderr: false });
+    const data: WorkerData = { folders: options.folders, device: options.device, registryModule: options.registryModule };
+    // stdout goes to our stderr: `run --json` keeps stdout for its result whatever a library prints.
+    const child = fork(BOOT, [ENTRY], { serialization: 'advanced', stdio: ['ignore', 2, 'inherit', 'ipc'] });
     let markReady!: () => void;
     let failStart!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -63,21 +74,33 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       failStart = reject;
     });
     ready.catch(() => {}); // observed by run(); avoid an unhandled rejection when idle
-    worker.on('message', (message: FromWorker) => onMessage(message, markReady));
-    worker.on('error', (error) => {
+    const worker: LiveWorker = { child, ready, killedForInterrupt: false };
+    child.on('message', (message: FromWorker) => onMessage(message, markReady));
+    child.on('error', (error) => {
       options.log(`execution worker failed: ${error.stack ?? error.message}`);
       failStart(error);
     });
-    worker.on('exit', (code) => {
-      if (live?.worker === worker) live = undefined;
-      const error = new Error(`the execution worker stopped unexpectedly (exit code ${code}); the server started a new one`);
+    child.on('exit', (code, signal) => {
+      if (live === worker) live = undefined;
+      cancelKill();
+      const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      const error = new Error(`the execution worker stopped unexpectedly (${how}); the server started a new one`);
       failStart(error);
-      if (current && !closing) options.log(`execution worker exited with code ${code} during a job`);
       const run = current;
       current = undefined;
-      run?.reject(closing ? new Error('the server is shutting down') : error);
+      if (!run) return;
+      if (closing) return run.reject(new Error('the server is shutting down'));
+      if (worker.killedForInterrupt) {
+        // Ends like an interrupt the executor honoured: the frame, then the outcome.
+        const { event, outcome } = run.record.interrupted();
+        run.onEvent(event);
+        return run.resolve(outcome);
+      }
+      options.log(`execution worker stopped (${how}) during a job`);
+      run.reject(error);
     });
-    return { worker, ready };
+    child.send({ type: 'init', data } satisfies ToWorker);
+    return worker;
   }
 
   function onMessage(message: FromWorker, markReady: () => void): void {
@@ -89,21 +112,39 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
         options.log(message.message);
         return;
       case 'event':
-        if (current?.id === message.id) current.onEvent(message.event);
+        if (current?.id === message.id) {
+          current.record.observe(message.event);
+          current.onEvent(message.event);
+        }
         return;
       case 'done':
       case 'failed': {
         const run = current;
         if (run?.id !== message.id) return;
         current = undefined;
+        cancelKill();
         if (message.type === 'done') run.resolve(message.outcome);
         else run.reject(new Error(message.message));
       }
     }
   }
 
+  function cancelKill(): void {
+    clearTimeout(killTimer);
+    killTimer = undefined;
+  }
+
   function send(message: ToWorker): void {
-    live?.worker.postMessage(message);
+    if (live?.child.connected) live.child.send(message);
+  }
+
+  /** The running job did not stop within the grace period: kill its process. */
+  function killStuckWorker(): void {
+    const worker = live;
+    if (!worker || current === undefined) return;
+    options.log(`the running job did not stop within ${graceMs / 1000} s of the interrupt: stopping the execution worker (models load again for the next job)`);
+    worker.killedForInterrupt = true;
+    worker.child.kill('SIGKILL');
   }
 
   live = start();
@@ -120,26 +161,35 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       } finally {
         starting = undefined;
       }
+      const record = new RunRecord(job.promptId, (nodeId) => (Object.hasOwn(job.prompt, nodeId) ? job.prompt[nodeId].class_type : ''));
       return new Promise<ExecutionOutcome>((resolve, reject) => {
-        current = { id, onEvent, resolve, reject };
-        worker.worker.postMessage({ type: 'run', id, job } satisfies ToWorker);
+        current = { id, record, onEvent, resolve, reject };
+        worker.child.send({ type: 'run', id, job } satisfies ToWorker);
       });
     },
     interrupt: () => {
       const target = current?.id ?? starting;
-      if (target !== undefined) Atomics.store(interruptTarget, 0, target);
-      interrupt.set();
+      if (target === undefined) return;
+      send({ type: 'interrupt', id: target });
+      if (current !== undefined && killTimer === undefined) {
+        killTimer = setTimeout(() => {
+          killTimer = undefined;
+          if (current?.id === target) killStuckWorker();
+        }, graceMs);
+        killTimer.unref();
+      }
     },
     free: (request) => send({ type: 'free', ...request }),
     async close() {
       closing = true;
-      const worker = live?.worker;
-      if (!worker) return;
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      // Terminating a worker inside a native onnxruntime call aborts the whole process, so a running
-      // job is interrupted first (it stops at its next step) and the worker releases its sessions.
-      if (current) interrupt.set();
-      const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+      cancelKill();
+      const child = live?.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // A running job is interrupted first (it stops at its next step) so the worker can release its
+      // sessions; a process that does not exit within the grace period is killed.
+      if (current) send({ type: 'interrupt', id: current.id });
+      const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(CLOSE_GRACE_MS, graceMs));
       send({ type: 'close' });
       await exited;
       clearTimeout(timer);

@@ -1,7 +1,6 @@
-// Worker entry in plain JS: registers tsx so the TypeScript worker module can load, then
-// imports it. (Node 20 does not apply `--import tsx` to a worker's own entry file.)
+// Entry of the execution worker process in plain JS: registers tsx so the TypeScript worker module
+// can load, then imports it (its URL is the first argument).
 import { register } from 'tsx/esm/api';
-import { workerData } from 'node:worker_threads';
 
 register();
-await import(workerData.entry);
+await import(process.argv[2]);

@@ -1,26 +1,25 @@
-// The execution worker thread: builds the node registry and the executor once, then runs the
-// jobs the main thread posts, streaming events back. Model work may block this thread for
-// seconds (onnxruntime-node's run is synchronous); interrupts arrive through shared memory.
+// The execution worker process: builds the node registry and the executor once, then runs the
+// jobs the host posts over IPC, streaming events back. Model work may block this process for
+// seconds or more (onnxruntime-node's run is synchronous): interrupts are IPC messages read between
+// calls, and a host whose interrupt is not honoured in time kills this process (execution-host.ts).
 
-import { parentPort, workerData } from 'node:worker_threads';
 import type { Folders, NodeRegistry, NodeServices } from '../engine/graph/index.ts';
-import { createExecutor, fromSharedBuffer } from '../engine/exec/index.ts';
+import { createExecutor, createInterruptFlag } from '../engine/exec/index.ts';
 import { validatePrompt } from '../engine/graph/index.ts';
 import type { ExecutionEvent, ExecutionJob, ExecutionOutcome, InterruptFlag } from '../engine/exec/index.ts';
 import { createNodeServices } from '../nodes/services.ts';
 
 export interface WorkerData {
-  entry: string;
   folders: Folders;
   device: string;
   /** URL of a module exporting createRegistry(); default nodes/index.ts (tests inject fakes). */
   registryModule?: string;
-  interruptBuffer: SharedArrayBuffer;
-  /** One Int32: the id of the run the last interrupt was meant for (execution-host.ts). */
-  interruptTargetBuffer: SharedArrayBuffer;
 }
 
 export type ToWorker =
+  | { type: 'init'; data: WorkerData }
+  /** Meant for run `id`, which may not have started yet (an interrupt sent while starting). */
+  | { type: 'interrupt'; id: number }
   | { type: 'run'; id: number; job: ExecutionJob }
   | { type: 'free'; unloadModels: boolean; freeMemory: boolean }
   | { type: 'close' };
@@ -36,11 +35,37 @@ interface RegistryModule {
   createRegistry(): NodeRegistry;
 }
 
+/** Messages that arrive while the worker is still starting wait here (an interrupt sent then counts). */
+function bufferMessages(): { init: Promise<WorkerData>; handOver(handler: (message: ToWorker) => void): void } {
+  const early: ToWorker[] = [];
+  let handler: ((message: ToWorker) => void) | undefined;
+  let resolveInit!: (data: WorkerData) => void;
+  const init = new Promise<WorkerData>((resolve) => (resolveInit = resolve));
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'init') resolveInit(message.data);
+    else if (handler) handler(message);
+    else early.push(message);
+  });
+  return {
+    init,
+    handOver(next) {
+      handler = next;
+      for (const message of early.splice(0)) next(message);
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('cli/execution-worker.ts must run in a worker thread (see cli/execution-host.ts)');
-  const data = workerData as WorkerData;
-  const post = (message: FromWorker) => port.postMessage(message);
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('cli/execution-worker.ts must run in a child process with IPC (see cli/execution-host.ts)');
+  const post = (message: FromWorker) => void send(message);
+  // The host decides when to stop: Ctrl+C reaches the whole process group, and it interrupts the
+  // job, waits, and kills this process only if the interrupt is not honoured in time.
+  process.on('SIGINT', () => {});
+  // The host went away (killed): nobody is left to report to.
+  process.on('disconnect', () => process.exit(0));
+  const inbox = bufferMessages();
+  const data = await inbox.init;
   const registryUrl = data.registryModule ?? new URL('../nodes/index.ts', import.meta.url).href;
   const registry = ((await import(registryUrl)) as RegistryModule).createRegistry();
   const services: NodeServices & { dispose?(): Promise<void> } = await createNodeServices({ folders: data.folders, device: data.device });
@@ -50,15 +75,15 @@ async function main(): Promise<void> {
     services,
     log: (message) => post({ type: 'log', message }),
   });
-  const shared = fromSharedBuffer(data.interruptBuffer);
-  const interruptTarget = new Int32Array(data.interruptTargetBuffer);
+  const flag = createInterruptFlag();
+  let interruptTarget = 0;
   // The executor clears the flag as the job starts; an interrupt already meant for this run survives it.
   const interruptFor = (id: number): InterruptFlag => ({
-    isSet: () => shared.isSet(),
-    set: () => shared.set(),
+    isSet: () => flag.isSet(),
+    set: () => flag.set(),
     clear: () => {
-      shared.clear();
-      if (Atomics.load(interruptTarget, 0) === id) shared.set();
+      flag.clear();
+      if (interruptTarget === id) flag.set();
     },
   });
 
@@ -84,8 +109,12 @@ async function main(): Promise<void> {
   }
 
   let running: Promise<void> = Promise.resolve();
-  port.on('message', (message: ToWorker) => {
+  inbox.handOver((message) => {
     switch (message.type) {
+      case 'interrupt':
+        interruptTarget = message.id;
+        flag.set();
+        break;
       case 'run':
         // After a pending /free unload (the worker chains it after the job before), never beside it.
         running = running.then(() => runJob(message.id, message.job));
@@ -97,7 +126,7 @@ async function main(): Promise<void> {
         break;
       case 'close':
         // Sessions are released only after the running job has stopped (the host interrupts it).
-        void running.then(() => services.dispose?.()).finally(() => port.close());
+        void running.then(() => services.dispose?.()).finally(() => process.disconnect());
         break;
     }
   });

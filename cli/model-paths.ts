@@ -19,7 +19,7 @@ export function applyMemoryBudget(flag: string | undefined): void {
 }
 
 /** --max-decode-pixels: the largest image (all frames) any node decodes, for this process and its
- *  execution threads (engine/image/decode.ts reads the environment). */
+ *  execution processes (engine/image/decode.ts reads the environment, which they inherit). */
 export function applyMaxDecodePixels(flag: string | undefined): void {
   if (flag === undefined) return;
   const pixels = Number(flag);

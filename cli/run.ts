@@ -110,7 +110,7 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   }
   if (Object.keys(validation.node_errors ?? {}).length > 0) printError(undefined, validation.node_errors);
 
-  // Models run in a worker thread, as under the server: Ctrl+C interrupts even during a long model call.
+  // Models run in an execution process, as under the server: Ctrl+C interrupts even during a long model call.
   parseDevice(options.device);
   const display = new ProgressDisplay(
     { write: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) },

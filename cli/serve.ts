@@ -11,7 +11,7 @@ import type { JobQueue } from '../engine/queue/index.ts';
 import { installProcessGuards, isLoopback, startServer } from '../engine/server/index.ts';
 import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/server/index.ts';
 import { ensureEditorBuilt } from './editor-build.ts';
-import { createWorkerBackend } from './execution-host.ts';
+import { createWorkerBackend, interruptGraceFlag } from './execution-host.ts';
 import { outputFlag, seedInputFolder } from './folder-flags.ts';
 import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
 
@@ -36,8 +36,10 @@ export interface ServeOptions {
   insecureNoAuth?: boolean;
   /** History entries kept (default 10000, as ComfyUI). */
   historyMax?: number;
+  /** How long a job may run on after an interrupt before its worker process is killed (default 10 s). */
+  interruptGraceMs?: number;
   /** redis://HOST:6379[/DB]: prompts go to a BullMQ queue run by `invgraph worker`s; none → SQLite
-   *  queue and one in-process execution thread (the embedded default). */
+   *  queue and one execution process (the embedded default). */
   queue?: string;
   /** Redis key prefix shared with the workers (default "invgraph"; tests isolate with it). */
   queuePrefix?: string;
@@ -79,7 +81,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   let workers: WorkerChannel | undefined;
   if (options.queue === undefined) {
     queue = openSqliteQueue({ file: join(data, 'queue.db'), historyMax: options.historyMax });
-    backend = createWorkerBackend({ folders, device, registryModule, log });
+    backend = createWorkerBackend({ folders, device, registryModule, log, interruptGraceMs: options.interruptGraceMs });
   } else {
     const connection = parseRedisUrl(options.queue);
     const prefix = options.queuePrefix ?? 'invgraph';
@@ -128,7 +130,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
-                 [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--max-upload-mb N] [--max-prompt-mb N]
+                 [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--interrupt-grace-s S] [--max-upload-mb N] [--max-prompt-mb N]
                  [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--max-decode-pixels N] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
@@ -169,6 +171,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'allow-host': { type: 'string', multiple: true },
       'insecure-no-auth': { type: 'boolean' },
       'history-max': { type: 'string' },
+      'interrupt-grace-s': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'max-prompt-mb': { type: 'string' },
       'max-image-pixels': { type: 'string' },
@@ -198,6 +201,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
     allowHosts: values['allow-host'],
     insecureNoAuth: values['insecure-no-auth'],
     historyMax: optionalInt(values['history-max'], '--history-max', 1, 10_000_000),
+    interruptGraceMs: interruptGraceFlag(values['interrupt-grace-s']),
     queue: values.queue,
     limits: {
       ...(uploadMb === undefined ? {} : { maxUploadBytes: uploadMb * 1024 * 1024 }),

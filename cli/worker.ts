@@ -1,6 +1,6 @@
 // `invgraph worker --queue redis://...`: runs prompts from the Redis queue of an `invgraph serve
 // --queue` server (docs/server.md "Many workers"). Each of --concurrency slots is the embedded
-// server's job runner + execution thread, taking prompts from BullMQ instead of SQLite and sending
+// server's job runner + execution process, taking prompts from BullMQ instead of SQLite and sending
 // its websocket frames to the server over Redis. Slots advertise their device and warm checkpoints.
 
 import { randomUUID } from 'node:crypto';
@@ -15,7 +15,7 @@ import { JobRunner, historyEntry } from '../engine/server/index.ts';
 import { finishedEvent } from '../engine/exec/index.ts';
 import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
-import { createWorkerBackend } from './execution-host.ts';
+import { createWorkerBackend, interruptGraceFlag } from './execution-host.ts';
 import { applyMaxDecodePixels, applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
 import { uploadingBackend, type UploadTarget } from './output-upload.ts';
 import { inputFetchingBackend } from './input-download.ts';
@@ -30,7 +30,7 @@ export interface WorkerOptions {
   output?: string;
   temp?: string;
   device?: string;
-  /** Prompts run at once, each in its own execution thread with its own sessions (default 1). */
+  /** Prompts run at once, each in its own execution process with its own sessions (default 1). */
   concurrency?: number;
   /** Checkpoints a slot keeps loaded; taking a prompt for another one unloads the rest first (0 = no limit). */
   keepCheckpoints?: number;
@@ -42,6 +42,8 @@ export interface WorkerOptions {
   lockMs?: number;
   /** Return output images to this server over HTTP instead of sharing the output folder. */
   upload?: UploadTarget;
+  /** How long a prompt may run on after an interrupt before its execution process is killed (default 10 s). */
+  interruptGraceMs?: number;
   /** Module URL exporting createRegistry() (tests); default nodes/index.ts. */
   registryModule?: string;
   log?: (message: string) => void;
@@ -108,7 +110,7 @@ interface SlotContext {
   options: WorkerOptions;
   registry: WorkerRegistry;
   bus: WorkerBus;
-  /** Node definitions (the execution threads hold their own): which inputs name input files. */
+  /** Node definitions (the execution processes hold their own): which inputs name input files. */
   nodes: NodeRegistry;
   log(message: string): void;
 }
@@ -126,38 +128,38 @@ function startSlot(ctx: SlotContext): Slot {
     onGiveUp: (job, message) => givenUp(job, message, frames),
     affinity: { self: ctx.id, warm: () => warm, registry, waitMs: options.affinityWaitMs ?? 1500 },
   });
-  const execution = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log });
+  const execution = createWorkerBackend({ folders: ctx.folders, device, registryModule: options.registryModule, log, interruptGraceMs: options.interruptGraceMs });
   // With --upload-to the worker keeps its own folders: inputs come from the server, outputs go back to it.
-  const threads = options.upload
+  const jobs = options.upload
     ? inputFetchingBackend(uploadingBackend(execution, options.upload, ctx.folders), options.upload, ctx.folders, ctx.nodes)
     : execution;
   const keep = options.keepCheckpoints ?? 0;
-  // Keeps `warm` true: the checkpoints whose sessions the execution thread holds.
+  // Keeps `warm` true: the checkpoints whose sessions the execution process holds.
   const backend: ExecutionBackend = {
     async run(job, onEvent) {
       const wanted = checkpointsOf(job.prompt);
       const fresh = wanted.filter((name) => !warm.includes(name));
       if (wanted.length > 0) starts[fresh.length === 0 ? 'warmStarts' : 'coldStarts']++;
       if (keep > 0 && fresh.length > 0 && warm.length + fresh.length > keep) {
-        threads.free({ unloadModels: true, freeMemory: true });
+        jobs.free({ unloadModels: true, freeMemory: true });
         warm = [];
       }
       // Advertised from the start of the run: other workers leave this checkpoint's prompts to this slot.
       warm = [...new Set([...warm, ...wanted])];
       advertise();
-      const outcome = await threads.run(job, onEvent).catch((error: unknown) => {
+      const outcome = await jobs.run(job, onEvent).catch((error: unknown) => {
         warm = warm.filter((name) => !fresh.includes(name));
         throw error;
       });
       if (outcome.status === 'error') warm = warm.filter((name) => !fresh.includes(name));
       return outcome;
     },
-    interrupt: () => threads.interrupt(),
+    interrupt: () => jobs.interrupt(),
     free: (request) => {
-      threads.free(request);
+      jobs.free(request);
       if (request.unloadModels) warm = [];
     },
-    close: () => threads.close(),
+    close: () => jobs.close(),
   };
   const publish = (call: HubCall) => {
     bus.publish(call).catch((error: unknown) => log(`cannot reach the server's channel: ${error instanceof Error ? error.message : String(error)}`));
@@ -234,6 +236,7 @@ function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: H
 
 export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
                   [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
+                  [--interrupt-grace-s S]
                   [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
       Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
       --upload-to returns output images to the server over HTTP and fetches the input images prompts name
@@ -258,6 +261,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
       'memory-budget': { type: 'string' },
       'max-decode-pixels': { type: 'string' },
       'auth-token': { type: 'string' },
+      'interrupt-grace-s': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
@@ -279,6 +283,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
     concurrency: intFlag(values.concurrency, '--concurrency', 1, 64),
     keepCheckpoints: intFlag(values['keep-checkpoints'], '--keep-checkpoints', 0, 1000),
     upload: uploadTo === undefined ? undefined : { url: uploadTo, token },
+    interruptGraceMs: interruptGraceFlag(values['interrupt-grace-s']),
   };
 }
 

@@ -19,6 +19,7 @@ export type {
 } from './events.ts';
 export { InterruptedError, createInterruptFlag, createSharedInterruptFlag, fromSharedBuffer } from './interrupt.ts';
 export type { InterruptFlag, SharedInterruptFlag } from './interrupt.ts';
+export { RunRecord } from './run-record.ts';
 export { computeSignatures } from './cache-key.ts';
 export type { SignatureSources, Signatures } from './cache-key.ts';
 export type { CacheSettings } from './output-cache.ts';

@@ -30,7 +30,7 @@ function busyWait(ms: number): void {
 const fakeWork = defineNode({
   name: 'FakeWork',
   category: 'testing',
-  description: 'Busy-loops `ms` milliseconds in `steps` blocking slices, reporting progress between them.',
+  description: 'Busy-loops `ms` milliseconds in `steps` blocking slices (each on a fresh macrotask), reporting progress between them.',
   inputs: {
     required: {
       value: { kind: 'LINK', type: 'INT' },
@@ -42,9 +42,12 @@ const fakeWork = defineNode({
     optional: { preview: { kind: 'BOOLEAN', default: false }, until_file: { kind: 'STRING', default: '' } },
   },
   outputs: [{ type: 'INT' }],
-  run: ({ value, ms, steps, preview, until_file }, ctx) => {
+  run: async ({ value, ms, steps, preview, until_file }, ctx) => {
     const released = () => Boolean(until_file) && existsSync(resolveInside(ctx.folders.output, until_file!));
     for (let step = 1; step <= steps; step++) {
+      // Each slice starts on a fresh macrotask, as onnxruntime-node's run does (setImmediate): the
+      // host's interrupt message is read between slices.
+      await new Promise((resolve) => setImmediate(resolve));
       if (!released()) busyWait(ms / steps);
       ctx.progress(step, steps, preview ? { format: 'JPEG', data: PREVIEW_BYTES } : undefined);
     }

@@ -85,7 +85,7 @@ export class WsClient {
   }
 
   /** Resolves with the first frame (from `from` on) matching `match`; rejects after timeoutMs. */
-  async waitFor(match: (frame: Frame) => boolean, timeoutMs = 10_000, from = 0): Promise<Frame> {
+  async waitFor(match: (frame: Frame) => boolean, timeoutMs = 60_000, from = 0): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.slice(from).find(match);
@@ -103,7 +103,7 @@ export class WsClient {
   }
 
   /** Waits for `executing {node: null}` of this prompt: the job is over and in history. */
-  finished(promptId: string, timeoutMs = 10_000): Promise<Frame> {
+  finished(promptId: string, timeoutMs = 60_000): Promise<Frame> {
     return this.waitFor((f) => f.type === 'executing' && f.data.node === null && f.data.prompt_id === promptId, timeoutMs);
   }
 
