@@ -143,7 +143,9 @@ test('every advertised sampler runs through sample()', async () => {
   for (const sampler of SAMPLER_NAMES) {
     const result = await sample(baseOptions(pointMassModel(x0), { sampler, steps: 4 }));
     assert.equal(result.data.length, SIZE, sampler);
-    if (sampler !== 'ddim_diffusers') result.data.forEach((v) => assert.ok(Math.abs(v - 0.3) < 1e-5, sampler));
+    // uni_pc ends at σ = 0.001 (ComfyUI's stand-in for 0), a thousandth of the noise short of the point
+    const tolerance = sampler.startsWith('uni_pc') ? 0.006 : 1e-5;
+    if (sampler !== 'ddim_diffusers') result.data.forEach((v) => assert.ok(Math.abs(v - 0.3) < tolerance, sampler));
   }
 });
 
