@@ -14,6 +14,7 @@ import { dpm2Ancestral, dpmpp2sAncestral, ddpm } from './samplers-ancestral.ts';
 import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
 import { lms, ipndm, deis, heunpp2 } from './samplers-multistep.ts';
 import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
+import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
 
 /** The k-diffusion samplers, by ComfyUI name ("ddim" is ComfyUI's: the euler function; the "_gpu" names
  *  differ in ComfyUI only in where torch draws the Brownian tree, so they are the same sampler here). */
@@ -25,6 +26,8 @@ const K_SAMPLERS = {
   dpm_2: dpm2,
   dpm_2_ancestral: dpm2Ancestral,
   lms,
+  dpm_fast: dpmFast,
+  dpm_adaptive: dpmAdaptive,
   dpmpp_2s_ancestral: dpmpp2sAncestral,
   dpmpp_sde: dpmppSde,
   dpmpp_sde_gpu: dpmppSde,
@@ -52,6 +55,8 @@ export const SAMPLER_NAMES = [
   'dpm_2',
   'dpm_2_ancestral',
   'lms',
+  'dpm_fast',
+  'dpm_adaptive',
   'dpmpp_2s_ancestral',
   'dpmpp_sde',
   'dpmpp_sde_gpu',
