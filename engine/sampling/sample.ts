@@ -76,6 +76,9 @@ export const SAMPLER_NAMES = [
 ] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
+/** The samplers that run over an explicit σ list (KSamplerSelect's choices): all but ddim_diffusers. */
+export const K_SAMPLER_NAMES: readonly KSamplerName[] = SAMPLER_NAMES.filter((name): name is KSamplerName => name in K_SAMPLERS);
+
 export interface SampleOptions extends LoopOptions {
   /** Latent in model space (already × 0.18215), [B, 4, H/8, W/8]. */
   latent: Tensor;
