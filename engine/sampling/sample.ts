@@ -12,7 +12,7 @@ import { computeSigmas, sliceSigmas, checkSteps, checkScheduler } from './sigmas
 import { sampleDdimDiffusers } from './ddim.ts';
 import { dpm2Ancestral, dpmpp2sAncestral, ddpm } from './samplers-ancestral.ts';
 import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
-import { lms, ipndm, deis, heunpp2 } from './samplers-multistep.ts';
+import { lms, ipndm, ipndmV, deis, heunpp2 } from './samplers-multistep.ts';
 import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
 import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
 
@@ -39,6 +39,7 @@ const K_SAMPLERS = {
   ddpm,
   lcm,
   ipndm,
+  ipndm_v: ipndmV,
   deis,
   ddim: euler,
   uni_pc: uniPcBh1,
@@ -68,6 +69,7 @@ export const SAMPLER_NAMES = [
   'ddpm',
   'lcm',
   'ipndm',
+  'ipndm_v',
   'deis',
   'ddim',
   'uni_pc',

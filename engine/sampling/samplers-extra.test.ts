@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { KRun, KSampler } from './samplers.ts';
 import { dpm2Ancestral, dpmpp2sAncestral, ddpm } from './samplers-ancestral.ts';
 import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
-import { lms, ipndm, deis, heunpp2 } from './samplers-multistep.ts';
+import { lms, ipndm, ipndmV, deis, heunpp2, lmsCoefficient, ipndmVariableWeights } from './samplers-multistep.ts';
 import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
 import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
 import { sampleWithSigmas, type KSamplerName } from './sample.ts';
@@ -293,6 +293,44 @@ const ipndmReference: Reference = (x, sigmas) => {
   return x;
 };
 
+/** ipndm_v's variable-step weights, transcribed term by term from the published formulas (diff-sampler). */
+const ipndmVReference: Reference = (x, t) => {
+  const ds: number[] = []; // newest last
+  for (let i = 0; i < t.length - 1; i++) {
+    const den = denoiseScalar(x, t[i]);
+    const d = (x - den) / t[i];
+    const order = Math.min(4, i + 1);
+    const hn = t[i + 1] - t[i];
+    const [b1, b2, b3] = [ds[ds.length - 1], ds[ds.length - 2], ds[ds.length - 3]];
+    if (t[i + 1] === 0) x = den;
+    else if (order === 1) x += hn * d;
+    else {
+      const hn1 = t[i] - t[i - 1];
+      if (order === 2) x += hn * (((2 + hn / hn1) / 2) * d - (hn / hn1 / 2) * b1);
+      else {
+        const hn2 = t[i - 1] - t[i - 2];
+        const temp1 = (1 - ((hn / (3 * (hn + hn1))) * (hn * (hn + hn1))) / (hn1 * (hn1 + hn2))) / 2;
+        if (order === 3) {
+          x += hn * (((2 + hn / hn1) / 2 + temp1) * d + (-(hn / hn1) / 2 - (1 + hn1 / hn2) * temp1) * b1 + ((temp1 * hn1) / hn2) * b2);
+        } else {
+          const hn3 = t[i - 2] - t[i - 3];
+          const temp2 =
+            ((1 - hn / (3 * (hn + hn1))) / 2 + ((1 - hn / (2 * (hn + hn1))) * hn) / (6 * (hn + hn1 + hn2))) *
+            ((hn * (hn + hn1) * (hn + hn1 + hn2)) / (hn1 * (hn1 + hn2) * (hn1 + hn2 + hn3)));
+          const c = (hn1 * (hn1 + hn2)) / (hn2 * (hn2 + hn3));
+          const coeff1 = (2 + hn / hn1) / 2 + temp1 + temp2;
+          const coeff2 = -(hn / hn1) / 2 - (1 + hn1 / hn2) * temp1 - (1 + hn1 / hn2 + c) * temp2;
+          const coeff3 = (temp1 * hn1) / hn2 + (hn1 / hn2 + c * (1 + hn2 / hn3)) * temp2;
+          const coeff4 = ((-temp2 * c) * hn1) / hn2;
+          x += hn * (coeff1 * d + coeff2 * b1 + coeff3 * b2 + coeff4 * b3);
+        }
+      }
+    }
+    ds.push(d);
+  }
+  return x;
+};
+
 /** DEIS with the weights integrated over σ (Simpson, 2000 intervals) instead of over the VP time t. */
 const deisReference: Reference = (x, sigmas) => {
   const logMax = Math.log(80 ** 2 + 1);
@@ -391,6 +429,7 @@ const CASES: Array<{ name: string; sampler: KSampler; reference: Reference; call
   { name: 'dpmpp_3m_sde', sampler: dpmpp3mSde, reference: dpmpp3mSdeReference, calls: (n) => n },
   { name: 'lms', sampler: lms, reference: lmsReference, calls: (n) => n },
   { name: 'ipndm', sampler: ipndm, reference: ipndmReference, calls: (n) => n },
+  { name: 'ipndm_v', sampler: ipndmV, reference: ipndmVReference, calls: (n) => n },
   // the 10000-point sum ComfyUI uses for the DEIS weights is accurate to ~1e-4 of a weight
   { name: 'deis', sampler: deis, reference: deisReference, calls: (n) => n, tolerance: 2e-4 },
   { name: 'heunpp2', sampler: heunpp2, reference: heunpp2Reference, calls: (n) => (n === 1 ? 1 : 3 * n - 3) },
@@ -440,13 +479,14 @@ async function errorAtSigmaMin(sampler: KSamplerName, steps: number): Promise<nu
   return worst / Math.max(...exact.map(Math.abs));
 }
 
-// Measured (karras, 10 → 40 steps): lms 6.0e-2 → 6.4e-4, ipndm 2.7e-2 → 1.1e-3, deis 4.0e-2 → 8.8e-4,
+// Measured (karras, 10 → 40 steps): lms 6.0e-2 → 6.4e-4, ipndm 2.7e-2 → 1.1e-3, ipndm_v 2.2e-3 → 5.5e-5, deis 4.0e-2 → 8.8e-4,
 // uni_pc 4.2e-2 → 7.9e-5, uni_pc_bh2 3.6e-2 → 8.3e-5 (higher order: ÷25 or more); heunpp2 1.6e-1 → 3.8e-2
 // (its look-ahead weights σ/(3σ_0) fade as σ falls, leaving Euler: first order, ÷4).
 test('deterministic added samplers converge to the exact ODE solution at their order', async () => {
   const expectations: Array<[KSamplerName, number, number]> = [
     ['lms', 0.08, 25],
     ['ipndm', 0.04, 15],
+    ['ipndm_v', 0.005, 20],
     ['deis', 0.06, 25],
     ['uni_pc', 0.06, 100],
     ['uni_pc_bh2', 0.05, 100],
@@ -464,7 +504,7 @@ test('every added sampler lands on the data point when the data is a single poin
   const dims = [1, 4, 4, 4];
   const x0 = gaussianNoise(3n, dims).map((v) => v * 0.7);
   const names: KSamplerName[] = [
-    'heunpp2', 'dpm_2_ancestral', 'lms', 'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_sde', 'dpmpp_3m_sde', 'ddpm', 'ipndm', 'deis', 'uni_pc', 'uni_pc_bh2',
+    'heunpp2', 'dpm_2_ancestral', 'lms', 'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_sde', 'dpmpp_3m_sde', 'ddpm', 'ipndm', 'ipndm_v', 'deis', 'uni_pc', 'uni_pc_bh2',
   ];
   const noise = gaussianNoise(11n, dims);
   for (const sampler of names) {
@@ -600,4 +640,19 @@ test('dpm_adaptive follows DPM-Solver-23 with its step-size controller (vector r
   assert.ok(attempts > 3 && rejected > 0, `${attempts} attempts, ${rejected} rejected: the test would not exercise the controller`);
   assert.equal(calls, 3 * attempts);
   direct.forEach((v, i) => assert.ok(Math.abs(v - current[i]) < 2e-5 * Math.max(1, Math.abs(current[i])), `${v} vs ${current[i]}`));
+});
+
+// With equal steps orders 1–3 are ipndm's Adams–Bashforth weights. Order 4 is not AB4's 55, −59, 37, −9 (/24):
+// the published formula (diff-sampler, copied by ComfyUI) reduces to 57, −65, 43, −11 (/24), still summing to 1;
+// ComfyUI's numbers are kept.
+test('ipndm_v: equal steps give ipndm\'s weights up to order 3; two points give variable-step AB2 (the LMS weights)', () => {
+  const h = 0.37;
+  const fixed = [[1], [3 / 2, -1 / 2], [23 / 12, -16 / 12, 5 / 12], [57 / 24, -65 / 24, 43 / 24, -11 / 24]];
+  for (let order = 1; order <= 4; order++) {
+    const weights = ipndmVariableWeights(new Array<number>(order).fill(-h));
+    weights.forEach((w, j) => assert.ok(Math.abs(w - fixed[order - 1][j]) < 1e-12, `order ${order}: ${weights}`));
+  }
+  const sigmas = [14, 9, 5.5];
+  const lmsWeights = [0, 1].map((j) => lmsCoefficient(sigmas, 2, 1, j) / (sigmas[2] - sigmas[1]));
+  ipndmVariableWeights([sigmas[2] - sigmas[1], sigmas[1] - sigmas[0]]).forEach((w, j) => assert.ok(Math.abs(w - lmsWeights[j]) < 1e-12));
 });

@@ -83,6 +83,52 @@ export const ipndm: KSampler = async (x, run) => {
   return x;
 };
 
+/** The weights of ipndm_v for the newest derivative and up to three older ones, from the step h0 = σ' − σ
+ *  and the earlier steps h1, h2, h3 (newest first). Equal steps give ipndm's weights up to order 3; the
+ *  order-4 formula (diff-sampler's, as ComfyUI) gives 57, −65, 43, −11 (/24) there, not AB4's. */
+export function ipndmVariableWeights(h: readonly number[]): number[] {
+  const [h0, h1, h2, h3] = h;
+  if (h.length === 1) return [1];
+  const q = h0 / h1;
+  const second = [(2 + q) / 2, -q / 2];
+  if (h.length === 2) return second;
+  const s01 = h0 + h1;
+  const a = (1 - (h0 / (3 * s01)) * ((h0 * s01) / (h1 * (h1 + h2)))) / 2;
+  const third = [second[0] + a, second[1] - (1 + h1 / h2) * a, (a * h1) / h2];
+  if (h.length === 3) return third;
+  const s012 = s01 + h2;
+  const ratio = (h1 * (h1 + h2)) / (h2 * (h2 + h3));
+  const b = ((1 - h0 / (3 * s01)) / 2 + ((1 - h0 / (2 * s01)) * h0) / (6 * s012)) * ((h0 * s01 * s012) / (h1 * (h1 + h2) * (h1 + h2 + h3)));
+  return [
+    third[0] + b,
+    third[1] - (1 + h1 / h2 + ratio) * b,
+    third[2] + (h1 / h2 + ratio * (1 + h2 / h3)) * b,
+    -b * ratio * (h1 / h2),
+  ];
+}
+
+/** ipndm_v: ipndm with weights for the actual (unequal) step sizes; the step to σ = 0 returns D. */
+export const ipndmV: KSampler = async (x, run) => {
+  const { sigmas } = run;
+  const ds: Float32Array[] = []; // newest first, at most 4
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    const sigma = sigmas[i];
+    const sigmaNext = sigmas[i + 1];
+    const denoised = await run.denoise(x, sigma, i);
+    run.report(i, x, denoised);
+    ds.unshift(derivative(x, denoised, sigma));
+    if (ds.length > 4) ds.pop();
+    if (sigmaNext === 0) {
+      x = denoised;
+      continue;
+    }
+    const steps = Array.from({ length: ds.length }, (_, k) => sigmas[i + 1 - k] - sigmas[i - k]);
+    const dt = sigmaNext - sigma;
+    x = combine(x, ipndmVariableWeights(steps).map((w) => w * dt), ds);
+  }
+  return x;
+};
+
 // DEIS "tab" (Zhang & Chen 2022) as ComfyUI's deis.py: the σ list is mapped to the time t of a VP SDE
 // fitted to σ ∈ [0.002, 80] (EDM's range, hard-coded there), ε is extrapolated by a Lagrange polynomial
 // in t and integrated against dσ/dt with a 10000-point sum.
