@@ -8,12 +8,13 @@ import { latentOpNodes } from './latent-ops.ts';
 import { maskNodes } from './mask.ts';
 import { conditioningOpNodes } from './conditioning-ops.ts';
 import { samplingNodes } from './sampling.ts';
+import { samplingCustomNodes } from './sampling-custom.ts';
 import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...samplingCustomNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

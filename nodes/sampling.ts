@@ -16,7 +16,7 @@ const SAMPLER_TOOLTIP =
 
 /** Progress every step, with a cheap latent→RGB preview of the current prediction. Previews are
  *  encoded off the sampling loop but reported in step order; `settled` waits for the last one. */
-function stepReporter(ctx: NodeContext, dims: readonly number[]): { onStep: (step: StepProgress) => void; settled: () => Promise<void> } {
+export function stepReporter(ctx: NodeContext, dims: readonly number[]): { onStep: (step: StepProgress) => void; settled: () => Promise<void> } {
   let chain = Promise.resolve();
   const onStep = (step: StepProgress) => {
     const { rgb, width, height } = latentToRgb(step.denoised, dims);

@@ -7,6 +7,7 @@ export { SCHEDULER_NAMES, type SchedulerName, ddimTimesteps, ddimInverseTimestep
 export { computeSigmas } from './sigmas.ts';
 export {
   SAMPLER_NAMES,
+  K_SAMPLER_NAMES,
   type SamplerName,
   type KSamplerName,
   type SampleOptions,

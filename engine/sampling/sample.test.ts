@@ -143,13 +143,18 @@ test('every advertised sampler runs through sample()', async () => {
   for (const sampler of SAMPLER_NAMES) {
     const result = await sample(baseOptions(pointMassModel(x0), { sampler, steps: 4 }));
     assert.equal(result.data.length, SIZE, sampler);
-    if (sampler !== 'ddim_diffusers') result.data.forEach((v) => assert.ok(Math.abs(v - 0.3) < 1e-5, sampler));
+    // uni_pc ends at σ = 0.001 (ComfyUI's stand-in for 0), a thousandth of the noise short of the point;
+    // dpm_fast and dpm_adaptive end at σ_min (samplers-extra.test.ts checks where exactly)
+    const tolerance = sampler.startsWith('uni_pc') ? 0.006 : 1e-5;
+    if (sampler !== 'ddim_diffusers' && !sampler.startsWith('dpm_fast') && sampler !== 'dpm_adaptive') {
+      result.data.forEach((v) => assert.ok(Math.abs(v - 0.3) < tolerance, sampler));
+    }
   }
 });
 
 test('bad options are user errors that name the value', async () => {
   const model = pointMassModel(new Float32Array(SIZE));
-  await assert.rejects(sample(baseOptions(model, { sampler: 'dpm_fast' as never })), /unknown sampler "dpm_fast"; choose one of euler/);
+  await assert.rejects(sample(baseOptions(model, { sampler: 'res_multistep' as never })), /unknown sampler "res_multistep"; choose one of euler/);
   await assert.rejects(sample(baseOptions(model, { scheduler: 'foo' })), /unknown scheduler "foo"/);
   await assert.rejects(sample(baseOptions(model, { steps: 0 })), /steps must be an integer/);
   await assert.rejects(sample(baseOptions(model, { cfg: Number.NaN })), /cfg must be a finite number, got NaN/);

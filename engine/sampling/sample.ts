@@ -10,17 +10,40 @@ import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSamp
 import { sigmaSchedule, timestepFromSigma } from './schedule.ts';
 import { computeSigmas, sliceSigmas, checkSteps, checkScheduler } from './sigmas.ts';
 import { sampleDdimDiffusers } from './ddim.ts';
+import { dpm2Ancestral, dpmpp2sAncestral, ddpm } from './samplers-ancestral.ts';
+import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
+import { lms, ipndm, ipndmV, deis, heunpp2 } from './samplers-multistep.ts';
+import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
+import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
 
-/** The k-diffusion samplers, by ComfyUI name ("ddim" is ComfyUI's: the euler function). */
+/** The k-diffusion samplers, by ComfyUI name ("ddim" is ComfyUI's: the euler function; the "_gpu" names
+ *  differ in ComfyUI only in where torch draws the Brownian tree, so they are the same sampler here). */
 const K_SAMPLERS = {
   euler,
   euler_ancestral: eulerAncestral,
   heun,
+  heunpp2,
   dpm_2: dpm2,
+  dpm_2_ancestral: dpm2Ancestral,
+  lms,
+  dpm_fast: dpmFast,
+  dpm_adaptive: dpmAdaptive,
+  dpmpp_2s_ancestral: dpmpp2sAncestral,
+  dpmpp_sde: dpmppSde,
+  dpmpp_sde_gpu: dpmppSde,
   dpmpp_2m: dpmpp2m,
   dpmpp_2m_sde: dpmpp2mSde,
+  dpmpp_2m_sde_gpu: dpmpp2mSde,
+  dpmpp_3m_sde: dpmpp3mSde,
+  dpmpp_3m_sde_gpu: dpmpp3mSde,
+  ddpm,
   lcm,
+  ipndm,
+  ipndm_v: ipndmV,
+  deis,
   ddim: euler,
+  uni_pc: uniPcBh1,
+  uni_pc_bh2: uniPcBh2,
 } satisfies Record<string, KSampler>;
 export type KSamplerName = keyof typeof K_SAMPLERS;
 
@@ -29,14 +52,34 @@ export const SAMPLER_NAMES = [
   'euler',
   'euler_ancestral',
   'heun',
+  'heunpp2',
   'dpm_2',
+  'dpm_2_ancestral',
+  'lms',
+  'dpm_fast',
+  'dpm_adaptive',
+  'dpmpp_2s_ancestral',
+  'dpmpp_sde',
+  'dpmpp_sde_gpu',
   'dpmpp_2m',
   'dpmpp_2m_sde',
+  'dpmpp_2m_sde_gpu',
+  'dpmpp_3m_sde',
+  'dpmpp_3m_sde_gpu',
+  'ddpm',
   'lcm',
+  'ipndm',
+  'ipndm_v',
+  'deis',
   'ddim',
+  'uni_pc',
+  'uni_pc_bh2',
   'ddim_diffusers',
 ] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+/** The samplers that run over an explicit σ list (KSamplerSelect's choices): all but ddim_diffusers. */
+export const K_SAMPLER_NAMES: readonly KSamplerName[] = SAMPLER_NAMES.filter((name): name is KSamplerName => name in K_SAMPLERS);
 
 export interface SampleOptions extends LoopOptions {
   /** Latent in model space (already × 0.18215), [B, 4, H/8, W/8]. */
@@ -104,10 +147,21 @@ function initialX(latent: Float32Array, noise: Float32Array | undefined, sigma0:
   return latent.map((v, i) => Math.fround(noise[i] * scale) + v);
 }
 
-/** The sampler's own noise: a Brownian tree over the list's positive σ range for dpmpp_2m_sde (ComfyUI's
- *  BrownianTreeNoiseSampler), otherwise successive draws from stream 1 (ComfyUI's default_noise_sampler). */
+/** Samplers whose noise is ComfyUI's BrownianTreeNoiseSampler. */
+const BROWNIAN_SAMPLERS: ReadonlySet<KSamplerName> = new Set<KSamplerName>([
+  'dpmpp_sde',
+  'dpmpp_sde_gpu',
+  'dpmpp_2m_sde',
+  'dpmpp_2m_sde_gpu',
+  'dpmpp_3m_sde',
+  'dpmpp_3m_sde_gpu',
+]);
+
+/** The sampler's own noise: a Brownian tree over the list's positive σ range for the DPM-Solver++ SDE
+ *  samplers (ComfyUI's BrownianTreeNoiseSampler), otherwise successive draws from stream 1 (ComfyUI's
+ *  default_noise_sampler). */
 function samplerNoise(sampler: KSamplerName, seed: bigint, size: number, sigmas: Float32Array): KRun['noise'] {
-  if (sampler === 'dpmpp_2m_sde') {
+  if (BROWNIAN_SAMPLERS.has(sampler)) {
     const positive = [...sigmas].filter((s) => s > 0);
     let tree: BrownianTree | undefined;
     return (sigma, sigmaNext) => {

@@ -18,7 +18,7 @@ export type KSampler = (x: Float32Array, run: KRun) => Promise<Float32Array>;
 const f32 = Math.fround;
 
 /** x + (x − D)/σ·(σ' − σ): one Euler step of the probability-flow ODE dx/dσ = (x − D)/σ. */
-function eulerStep(x: Float32Array, denoised: Float32Array, sigma: number, sigmaNext: number): Float32Array {
+export function eulerStep(x: Float32Array, denoised: Float32Array, sigma: number, sigmaNext: number): Float32Array {
   const out = new Float32Array(x.length);
   const dt = f32(sigmaNext - sigma);
   for (let i = 0; i < x.length; i++) out[i] = x[i] + f32(f32(f32(x[i] - denoised[i]) / sigma) * dt);
@@ -43,7 +43,7 @@ export const euler: KSampler = async (x, run) => {
 };
 
 /** σ_up / σ_down split of an ancestral step (k-diffusion get_ancestral_step, eta 1). */
-function ancestralStep(sigma: number, sigmaNext: number): { down: number; up: number } {
+export function ancestralStep(sigma: number, sigmaNext: number): { down: number; up: number } {
   const up = Math.min(sigmaNext, Math.sqrt((sigmaNext ** 2 * (sigma ** 2 - sigmaNext ** 2)) / sigma ** 2));
   return { down: Math.sqrt(sigmaNext ** 2 - up ** 2), up };
 }

@@ -1,5 +1,5 @@
 // ComfyUI KSampler's σ list: scheduler + steps + denoise (set_steps), the discard-penultimate rule of
-// dpm_2, and KSamplerAdvanced's start/end slicing (sd15-reference.md §5.9; comfy/samplers.py KSampler).
+// dpm_2, dpm_2_ancestral, uni_pc and uni_pc_bh2, and KSamplerAdvanced's start/end slicing (sd15-reference.md §5.9; comfy/samplers.py KSampler).
 
 import { SamplingInputError } from './errors.ts';
 import { schedulerSigmas, SCHEDULER_NAMES, type SchedulerName } from './schedulers.ts';
@@ -8,7 +8,7 @@ import { schedulerSigmas, SCHEDULER_NAMES, type SchedulerName } from './schedule
 const MAX_FULL_STEPS = 100_000;
 
 /** Samplers whose schedule is built for steps + 1 with the penultimate σ dropped. */
-const DISCARD_PENULTIMATE = new Set(['dpm_2']);
+const DISCARD_PENULTIMATE = new Set(['dpm_2', 'dpm_2_ancestral', 'uni_pc', 'uni_pc_bh2']);
 
 export function checkSteps(steps: number): void {
   if (!Number.isInteger(steps) || steps < 1 || steps > 10000) {
