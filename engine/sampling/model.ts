@@ -1,6 +1,17 @@
 // The contract between the samplers and the network they drive (an ε-prediction UNet such as SD1.5's),
 // and classifier-free guidance (sd15-reference.md §5.2, §5.6): one model call per evaluation, with the
-// unconditional and conditional rows batched together.
+// unconditional and conditional rows batched together. Conditionings with several entries, areas, masks or
+// σ ranges go through area-guidance.ts (one call per crop size); other prediction types and RescaleCFG
+// through prediction.ts.
+import { areaDenoised, isPlainGuidance, type GuidanceConds } from './area-guidance.ts';
+import { denoisedFrom, plainCfg, rescaledCfg, type Prediction } from './prediction.ts';
+
+/** Which conditioning entry a group of B rows of a call is for (B = the latent's batch). */
+export interface CondChunk {
+  branch: 'cond' | 'uncond';
+  /** Index into the branch's entries (GuidanceConds; 0 for a plain conditioning). */
+  entry: number;
+}
 
 /** What one model evaluation receives. */
 export interface ModelCall {
@@ -11,8 +22,12 @@ export interface ModelCall {
   sample: Float32Array;
   dims: readonly number[];
   /** How to build encoder_hidden_states: "cond" → the positive embeddings [B, 77, D]; "uncond+cond" →
-   *  cat([negative, positive]) along the batch, [2B, 77, D]. */
+   *  cat([negative, positive]) along the batch, [2B, 77, D]. When `chunks` is given it is authoritative
+   *  (guidance is then only "cond" when every chunk is conditional): read calls through callChunks. */
   guidance: 'cond' | 'uncond+cond';
+  /** Area composition: the entry of each group of B rows, in row order (absent: as `guidance` says, entry 0).
+   *  Rows then hold crops of the latent (dims[2..3] may be smaller than the latent's). */
+  chunks?: readonly CondChunk[];
   /** The UNet timestep, the same for every row: an integer for every sampler here (ComfyUI's
    *  nearest-table timestep for k-diffusion samplers, the diffusers timestep for DDIM). */
   timestep: number;
@@ -46,6 +61,29 @@ export interface LoopOptions {
   /** Inpainting (ComfyUI's noise_mask, KSamplerX0Inpaint): one value per latent element, 1 = denoise,
    *  0 = keep the input latent (re-noised to each step's σ before the model sees it). */
   noiseMask?: Float32Array;
+  /** Prediction type, RescaleCFG and area conditioning (k-diffusion samplers only). */
+  denoiser?: DenoiserOptions;
+}
+
+/** The chunks of a call: its own, or those `guidance` implies (entry 0 of each branch). */
+export function callChunks(call: Pick<ModelCall, 'guidance' | 'chunks'>): readonly CondChunk[] {
+  if (call.chunks) return call.chunks;
+  return call.guidance === 'cond' ? [{ branch: 'cond', entry: 0 }] : [{ branch: 'uncond', entry: 0 }, { branch: 'cond', entry: 0 }];
+}
+
+/** Model patches that change the denoiser (ComfyUI MODEL object patches and sampler_cfg_function). */
+export interface DenoiserOptions {
+  /** ModelSamplingDiscrete's sampling type; default "eps". */
+  prediction?: Prediction;
+  /** RescaleCFG's multiplier (0…1); undefined: plain CFG. */
+  rescaleCfg?: number;
+  /** Per-entry areas, masks, strengths and σ ranges; undefined: one plain entry per branch. */
+  conds?: GuidanceConds;
+}
+
+/** No patch and plain conditionings: what the ε-only DDIM paths can run. */
+export function isDefaultDenoiser(options: DenoiserOptions | undefined): boolean {
+  return options === undefined || (isPlainGuidance(options.conds) && (options.prediction ?? 'eps') === 'eps' && options.rescaleCfg === undefined);
 }
 
 /** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */
@@ -84,15 +122,19 @@ export interface GuidedCall {
   cfg: number;
   dims: readonly number[];
   step: { index: number; total: number };
+  denoiser?: DenoiserOptions;
 }
 
 /** k-diffusion denoiser D(x, σ) of an ε model (ComfyUI CFGGuider): x_in = x/√(σ²+1), t = timestep(σ),
- *  D = x − σ·ε per branch, then D = D_u + cfg·(D_c − D_u) on the denoised values, as ComfyUI does. */
+ *  D = x − σ·ε per branch, then D = D_u + cfg·(D_c − D_u) on the denoised values, as ComfyUI does. Other
+ *  prediction types, RescaleCFG and area conditioning go the general way (patchedDenoised). */
 export async function guidedDenoised(
   guided: GuidedCall,
   x: Float32Array,
   level: { sigma: number; timestep: number },
 ): Promise<Float32Array> {
+  const options = guided.denoiser;
+  if (options && !isDefaultDenoiser(options)) return patchedDenoised(guided, options, x, level);
   const { sigma } = level;
   const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)));
   const input = x.map((v) => v / divisor);
@@ -108,6 +150,33 @@ export async function guidedDenoised(
     out[i] = denoisedUncond + Math.fround(Math.fround(denoisedCond - denoisedUncond) * guided.cfg);
   }
   return out;
+}
+
+/** The general denoiser: per-branch predictions (area-weighted when the conditionings have areas), converted
+ *  by the prediction type, then CFG or RescaleCFG. */
+async function patchedDenoised(
+  guided: GuidedCall,
+  options: DenoiserOptions,
+  x: Float32Array,
+  level: { sigma: number; timestep: number },
+): Promise<Float32Array> {
+  const prediction = options.prediction ?? 'eps';
+  const withUncond = usesUncond(guided.cfg);
+  let cond: Float32Array;
+  let uncond: Float32Array | undefined;
+  if (isPlainGuidance(options.conds)) {
+    const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(level.sigma * level.sigma) + 1)));
+    const raw = await evaluate(guided.model, { ...guided, ...level, input: x.map((v) => v / divisor) });
+    cond = denoisedFrom(prediction, x, raw.cond, level.sigma);
+    uncond = raw.uncond && denoisedFrom(prediction, x, raw.uncond, level.sigma);
+  } else {
+    const conds = options.conds as GuidanceConds;
+    ({ cond, uncond } = await areaDenoised({ model: guided.model, prediction, conds, withUncond, dims: guided.dims, step: guided.step }, x, level));
+  }
+  if (options.rescaleCfg !== undefined) {
+    return rescaledCfg({ x, cond, uncond, cfg: guided.cfg, sigma: level.sigma, items: guided.dims[0] }, options.rescaleCfg);
+  }
+  return uncond === undefined ? cond : plainCfg(cond, uncond, guided.cfg);
 }
 
 /** diffusers guidance on ε: ε = ε_u + cfg·(ε_c − ε_u); the sample goes to the model unscaled. */

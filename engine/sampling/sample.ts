@@ -3,7 +3,7 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedDenoised, type LoopOptions } from './model.ts';
+import { guidedDenoised, isDefaultDenoiser, type LoopOptions } from './model.ts';
 import { NoiseStream, NOISE_STREAM_SAMPLER, gaussianNoise, checkSeed } from './noise.ts';
 import { BrownianTree } from './brownian.ts';
 import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSampler, type KRun } from './samplers.ts';
@@ -143,12 +143,13 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
       options.throwIfAborted?.();
       const step = { index, total };
       const call = { sigma, timestep: timestepFromSigma(sigma) };
-      if (mask === undefined) return guidedDenoised({ model, cfg, dims: latent.dims, step }, current, call);
+      const guided = { model, cfg, dims: latent.dims, step, denoiser: options.denoiser };
+      if (mask === undefined) return guidedDenoised(guided, current, call);
       // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
       // the prediction there is the input latent itself.
       const noise = options.noise;
       const input = current.map((v, i) => v * mask[i] + (latent.data[i] + (noise === undefined ? 0 : noise[i] * sigma)) * (1 - mask[i]));
-      const out = await guidedDenoised({ model, cfg, dims: latent.dims, step }, input, call);
+      const out = await guidedDenoised(guided, input, call);
       return out.map((v, i) => v * mask[i] + latent.data[i] * (1 - mask[i]));
     },
     noise: samplerNoise(options.sampler, options.seed, latent.data.length, sigmas),
@@ -183,6 +184,7 @@ export async function sample(options: SampleOptions): Promise<Tensor> {
   };
   if (sampler === 'ddim_diffusers') {
     if (options.noiseMask !== undefined) throw new SamplingInputError('ddim_diffusers does not support a noise mask (inpainting); choose another sampler');
+    if (!isDefaultDenoiser(options.denoiser)) throw new SamplingInputError('ddim_diffusers supports only ε-prediction models with plain CFG and one full-image conditioning per side (no areas, masks, timestep ranges, ModelSamplingDiscrete or RescaleCFG); choose another sampler');
     return sampleDdimDiffusers({ ...options, steps, denoise: options.denoise ?? 1, noise, range });
   }
   const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler), range);
