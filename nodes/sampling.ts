@@ -48,6 +48,9 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
     patch: eaaPatch(request.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });
+  if (request.model.eaa && [...unet.conds.cond, ...unet.conds.uncond].some((e) => e.area)) {
+    throw new Error('the EAA (EAAInject) works on the whole latent; it cannot be combined with conditioning areas (ConditioningSetArea, "mask bounds")');
+  }
   const epsModel = createEpsModel(unet);
   const reporter = stepReporter(ctx, request.latent.samples.dims);
   try {
@@ -55,6 +58,7 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
       ...request.options,
       model: epsModel,
       latent: request.latent.samples,
+      denoiser: { conds: unet.conds, prediction: request.model.prediction, rescaleCfg: request.model.rescaleCfg },
       noiseMask: request.latent.noiseMask === undefined ? undefined : prepareNoiseMask(request.latent.noiseMask, request.latent.samples.dims),
       onStep: reporter.onStep,
       throwIfAborted: () => ctx.throwIfInterrupted(),

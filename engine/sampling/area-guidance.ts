@@ -5,7 +5,7 @@
 // crops have the same size share one model call.
 
 import { SamplingInputError } from './errors.ts';
-import type { CondChunk, EpsModel, ModelCall } from './model.ts';
+import type { CondChunk, EpsModel, ModelCall } from './model-call.ts';
 import { denoisedFrom, type Prediction } from './prediction.ts';
 
 const f32 = Math.fround;

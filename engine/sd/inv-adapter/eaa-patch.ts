@@ -5,7 +5,7 @@
 import { openSafetensors } from '../../onnx/index.ts';
 import type { SafetensorsFile } from '../../onnx/index.ts';
 import { percentToSigma } from '../../sampling/index.ts';
-import type { ModelCall } from '../../sampling/index.ts';
+import { callChunks, type ModelCall } from '../../sampling/index.ts';
 import type { Tensor } from '../../tensor/index.ts';
 import { resizeImage, makeImageBatch } from '../../image/index.ts';
 import type { MaskBatch } from '../../image/index.ts';
@@ -66,11 +66,12 @@ export interface EaaUnetPatch {
 }
 
 /** σ per row for one side of a call. */
-function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pick<ModelCall, 'guidance'>, rows: number): Float32Array {
+function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pick<ModelCall, 'guidance' | 'chunks'>, rows: number): Float32Array {
   const sigma = new Float32Array(rows);
   if (!active || !enabled || patch.weight === 0) return sigma;
-  const uncondRows = call.guidance === 'uncond+cond' ? rows / 2 : 0;
-  for (let r = 0; r < rows; r++) sigma[r] = r < uncondRows && !patch.applyToUncond ? 0 : patch.weight;
+  const chunks = callChunks(call);
+  const batch = rows / chunks.length;
+  for (let r = 0; r < rows; r++) sigma[r] = chunks[Math.floor(r / batch)].branch === 'uncond' && !patch.applyToUncond ? 0 : patch.weight;
   return sigma;
 }
 
