@@ -99,3 +99,13 @@ test('guidedDenoised: entries outside their σ range are skipped; cfg combines t
   const late = await guidedDenoised({ model, cfg: 3, dims, step, denoiser: { conds } }, x, { sigma: 1, timestep: 500 });
   late.forEach((v) => assert.ok(Math.abs(v - (2 + 3 * (5 - 2))) < 1e-5, `${v}`)); // (1 + 9) / 2 = 5
 });
+
+test('one full-latent entry per side through the area path equals the plain guidance bit for bit', async () => {
+  const dims = [2, 4, 3, 3];
+  const x = Float32Array.from({ length: 72 }, (_, i) => Math.sin(i * 0.37) * 4);
+  const model = async (call: ModelCall) => call.sample.map((v, i) => Math.cos(v + (i % 72) * 0.01) * (callChunks(call)[Math.floor(i / 72)].branch === 'cond' ? 1 : -0.5));
+  const plain = await guidedDenoised({ model, cfg: 6, dims, step }, x, level);
+  const always = { sigmaRange: { high: Infinity, low: 0 } };
+  const viaAreas = await guidedDenoised({ model, cfg: 6, dims, step, denoiser: { conds: { cond: [always], uncond: [always] } } }, x, level);
+  assert.deepEqual([...viaAreas], [...plain]);
+});
