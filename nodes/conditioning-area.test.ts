@@ -47,14 +47,16 @@ test('ConditioningCombine concatenates entries; SetMask and SetTimestepRange ann
   assert.deepEqual([ConditioningSetTimestepRange.inputs.required.start.default, ConditioningSetTimestepRange.inputs.required.end.default], [0, 1]);
 });
 
-test('ModelSamplingDiscrete sets the prediction type (lcm and zsnr refused clearly); RescaleCFG sets its multiplier', async () => {
+test('ModelSamplingDiscrete sets the prediction type and zsnr (ComfyUI\'s options); RescaleCFG sets its multiplier', async () => {
+  assert.deepEqual(ModelSamplingDiscrete.inputs.required.sampling.options, ['eps', 'v_prediction', 'lcm', 'x0']);
   const model = { checkpoint: {} } as unknown as SdModel;
   const v = await run<SdModel>(ModelSamplingDiscrete, { model, sampling: 'v_prediction', zsnr: false });
   assert.equal(v.prediction, 'v_prediction');
   assert.equal(v.checkpoint, model.checkpoint);
   assert.equal(model.prediction, undefined, 'the input MODEL is not changed');
-  await assert.rejects(async () => run(ModelSamplingDiscrete, { model, sampling: 'lcm', zsnr: false }), /lcm.*not supported/);
-  await assert.rejects(async () => run(ModelSamplingDiscrete, { model, sampling: 'eps', zsnr: true }), /zsnr.*not supported/);
+  const lcm = await run<SdModel>(ModelSamplingDiscrete, { model, sampling: 'lcm', zsnr: true });
+  assert.deepEqual([lcm.prediction, lcm.zsnr], ['lcm', true]);
+  await assert.rejects(async () => run(ModelSamplingDiscrete, { model, sampling: 'img_to_img', zsnr: false }), /unknown model prediction type/);
   assert.equal(RescaleCFG.inputs.required.multiplier.default, 0.7);
   const rescaled = await run<SdModel>(RescaleCFG, { model: v, multiplier: 0.5 });
   assert.deepEqual([rescaled.prediction, rescaled.rescaleCfg], ['v_prediction', 0.5]);

@@ -8,20 +8,18 @@ export const ModelSamplingDiscrete = defineNode({
   name: 'ModelSamplingDiscrete',
   displayName: 'ModelSamplingDiscrete',
   category: 'advanced/model',
-  description: 'Sets what the model predicts: eps (noise, SD1.5), v_prediction (SD2.x 768-v and v-pred fine-tunes) or x0 (the clean latent). lcm and zsnr change the σ schedule and are not supported yet.',
+  description: 'Sets what the model predicts: eps (noise, SD1.5), v_prediction (SD2.x 768-v and v-pred fine-tunes), lcm (LCM-distilled models: the 50-step distilled σ table and the consistency boundary condition) or x0 (the clean latent); zsnr rescales the σ table to zero terminal SNR (for models trained that way).',
   inputs: {
     required: {
       model: { kind: 'LINK', type: 'MODEL' },
-      sampling: { kind: 'COMBO', options: [...PREDICTION_TYPES, 'lcm'] },
+      sampling: { kind: 'COMBO', options: PREDICTION_TYPES },
       zsnr: { kind: 'BOOLEAN', default: false },
     },
   },
   outputs: [{ type: 'MODEL' }],
   run({ model, sampling, zsnr }) {
-    if (sampling === 'lcm') throw new Error('ModelSamplingDiscrete: "lcm" (the distilled 50-step σ schedule) is not supported yet; use the lcm sampler with an eps model');
-    if (zsnr) throw new Error('ModelSamplingDiscrete: zsnr (zero terminal SNR σ schedule) is not supported yet; set zsnr to false');
     checkPrediction(sampling);
-    return { outputs: [{ ...model, prediction: sampling }] };
+    return { outputs: [{ ...model, prediction: sampling, zsnr }] };
   },
 });
 

@@ -5,7 +5,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES, sample } from '../engine/sampling/index.ts';
 import type { SampleOptions, StepProgress } from '../engine/sampling/index.ts';
-import { createEpsModel, prepareGuidedUnet, eaaPatch, latentToRgb } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, eaaPatch, latentToRgb, modelSchedule } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { encodePreviewJpeg } from '../engine/image/index.ts';
 import { prepareNoiseMask } from '../engine/latent/index.ts';
@@ -58,7 +58,7 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
       ...request.options,
       model: epsModel,
       latent: request.latent.samples,
-      denoiser: { conds: unet.conds, prediction: request.model.prediction, rescaleCfg: request.model.rescaleCfg },
+      denoiser: { conds: unet.conds, prediction: request.model.prediction, rescaleCfg: request.model.rescaleCfg, schedule: modelSchedule(request.model) },
       noiseMask: request.latent.noiseMask === undefined ? undefined : prepareNoiseMask(request.latent.noiseMask, request.latent.samples.dims),
       onStep: reporter.onStep,
       throwIfAborted: () => ctx.throwIfInterrupted(),

@@ -177,7 +177,7 @@ export async function areaDenoised(
       throw new Error(`the model returned ${out.length} values for a sample of ${sample.length}; it must return a prediction of the same size`);
     }
     group.forEach((run, g) => {
-      const denoised = denoisedFrom(evaluation.prediction, crops[g], out.subarray(g * cropSize, (g + 1) * cropSize), level.sigma);
+      const denoised = denoisedFrom(evaluation.prediction, crops[g], out.subarray(g * cropSize, (g + 1) * cropSize), level.sigma, level.timestep);
       const sum = sums[run.chunk.branch];
       const count = counts[run.chunk.branch];
       const { area } = run;

@@ -27,6 +27,8 @@ export {
   timestepFromSigma,
   sigmaFromTimestep,
   percentToSigma,
+  distilledSchedule,
+  zeroTerminalSnrSchedule,
   type DiffusersSchedule,
   type SigmaSchedule,
 } from './schedule.ts';

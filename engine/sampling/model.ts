@@ -6,6 +6,7 @@
 import { areaDenoised, isPlainGuidance, type GuidanceConds } from './area-guidance.ts';
 import { denoisedFrom, plainCfg, rescaledCfg, type Prediction } from './prediction.ts';
 import type { ModelCall, EpsModel } from './model-call.ts';
+import type { SigmaSchedule } from './schedule.ts';
 
 export type { ModelCall, EpsModel, CondChunk } from './model-call.ts';
 export { callChunks } from './model-call.ts';
@@ -42,11 +43,14 @@ export interface DenoiserOptions {
   rescaleCfg?: number;
   /** Per-entry areas, masks, strengths and σ ranges; undefined: one plain entry per branch. */
   conds?: GuidanceConds;
+  /** The model's σ table (ModelSamplingDiscrete lcm / zsnr); undefined: SD1.5's (schedule.ts). It sets the
+   *  scheduler's σ list, the UNet timestep of each σ and the initial noise scale. */
+  schedule?: SigmaSchedule;
 }
 
 /** No patch and plain conditionings: what the ε-only DDIM paths can run. */
 export function isDefaultDenoiser(options: DenoiserOptions | undefined): boolean {
-  return options === undefined || (isPlainGuidance(options.conds) && (options.prediction ?? 'eps') === 'eps' && options.rescaleCfg === undefined);
+  return options === undefined || (isPlainGuidance(options.conds) && (options.prediction ?? 'eps') === 'eps' && options.rescaleCfg === undefined && options.schedule === undefined);
 }
 
 /** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */
@@ -130,8 +134,8 @@ async function patchedDenoised(
   if (isPlainGuidance(options.conds)) {
     const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(level.sigma * level.sigma) + 1)));
     const raw = await evaluate(guided.model, { ...guided, ...level, input: x.map((v) => v / divisor) });
-    cond = denoisedFrom(prediction, x, raw.cond, level.sigma);
-    uncond = raw.uncond && denoisedFrom(prediction, x, raw.uncond, level.sigma);
+    cond = denoisedFrom(prediction, x, raw.cond, level.sigma, level.timestep);
+    uncond = raw.uncond && denoisedFrom(prediction, x, raw.uncond, level.sigma, level.timestep);
   } else {
     const conds = options.conds as GuidanceConds;
     ({ cond, uncond } = await areaDenoised({ model: guided.model, prediction, conds, withUncond, dims: guided.dims, step: guided.step }, x, level));

@@ -61,3 +61,13 @@ test('RescaleCFG: multiplier 0 is plain CFG; 1 gives the guided v the std of the
   // cfg 1 skips the unconditional pass (ComfyUI then passes zeros): the result is the conditional prediction.
   rescaledCfg({ ...args, cfg: 1, uncond: undefined }, 0.7).forEach((v, i) => assert.ok(Math.abs(v - cond[i]) < 1e-4));
 });
+
+test('lcm: c_out·(x − σ·ε) + c_skip·x with σ_data 0.5 and timestep × 10', () => {
+  for (const timestep of [19, 259, 999]) {
+    const scaled = timestep * 10;
+    const skip = 0.25 / (scaled ** 2 + 0.25);
+    const out = scaled / Math.sqrt(scaled ** 2 + 0.25);
+    const d = denoisedFrom('lcm', Float32Array.from([1.5]), Float32Array.from([0.4]), 2, timestep);
+    assert.ok(Math.abs(d[0] - (out * (1.5 - 0.8) + skip * 1.5)) < 1e-6, `t ${timestep}`);
+  }
+});

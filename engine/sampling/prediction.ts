@@ -8,7 +8,7 @@ import { SamplingInputError } from './errors.ts';
 const f32 = Math.fround;
 
 /** ComfyUI ModelSamplingDiscrete `sampling` values supported here (SD-style discrete schedule, σ_data = 1). */
-export const PREDICTION_TYPES = ['eps', 'v_prediction', 'x0'] as const;
+export const PREDICTION_TYPES = ['eps', 'v_prediction', 'lcm', 'x0'] as const;
 export type Prediction = (typeof PREDICTION_TYPES)[number];
 
 export function checkPrediction(prediction: string): asserts prediction is Prediction {
@@ -20,9 +20,10 @@ export function checkPrediction(prediction: string): asserts prediction is Predi
 /**
  * calculate_denoised: the clean-latent prediction from the network output `out` for the noisy `x` at σ,
  * element by element (both arrays the same layout). eps: x − σ·ε; v_prediction: x/(σ²+1) − v·σ/√(σ²+1);
- * x0: the output itself.
+ * lcm: the consistency-model boundary condition on the ε estimate, c_out·(x − σ·ε) + c_skip·x with σ_data 0.5 and
+ * the (distilled) timestep × 10; x0: the output itself.
  */
-export function denoisedFrom(prediction: Prediction, x: Float32Array, out: Float32Array, sigma: number): Float32Array {
+export function denoisedFrom(prediction: Prediction, x: Float32Array, out: Float32Array, sigma: number, timestep = 0): Float32Array {
   const result = new Float32Array(x.length);
   switch (prediction) {
     case 'eps':
@@ -32,6 +33,13 @@ export function denoisedFrom(prediction: Prediction, x: Float32Array, out: Float
       const variance = f32(f32(sigma * sigma) + 1);
       const outScale = f32(sigma / f32(Math.sqrt(variance)));
       for (let i = 0; i < x.length; i++) result[i] = f32(f32(x[i] / variance) - f32(out[i] * outScale));
+      return result;
+    }
+    case 'lcm': {
+      const scaled = timestep * 10;
+      const skip = f32(0.25 / (scaled * scaled + 0.25));
+      const outScale = f32(scaled / Math.sqrt(scaled * scaled + 0.25));
+      for (let i = 0; i < x.length; i++) result[i] = f32(f32(outScale * f32(x[i] - f32(out[i] * sigma))) + f32(skip * x[i]));
       return result;
     }
     case 'x0':

@@ -7,7 +7,7 @@ import { guidedDenoised, isDefaultDenoiser, type LoopOptions } from './model.ts'
 import { NoiseStream, NOISE_STREAM_SAMPLER, gaussianNoise, checkSeed } from './noise.ts';
 import { BrownianTree } from './brownian.ts';
 import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSampler, type KRun } from './samplers.ts';
-import { sigmaSchedule, timestepFromSigma } from './schedule.ts';
+import { sigmaSchedule, timestepFromSigma, type SigmaSchedule } from './schedule.ts';
 import { computeSigmas, sliceSigmas, checkSteps, checkScheduler } from './sigmas.ts';
 import { sampleDdimDiffusers } from './ddim.ts';
 
@@ -96,9 +96,9 @@ function checkStepIndex(name: string, value: number | undefined): void {
 
 /** ComfyUI noise_scaling for ε models: x = latent + noise·σ_0, or noise·√(1 + σ_0²) when σ_0 is the
  *  schedule's maximum ("max_denoise", rel 1e-5). */
-function initialX(latent: Float32Array, noise: Float32Array | undefined, sigma0: number): Float32Array {
+function initialX(latent: Float32Array, noise: Float32Array | undefined, sigma0: number, schedule: SigmaSchedule): Float32Array {
   if (noise === undefined) return latent.slice();
-  const { sigmaMax } = sigmaSchedule();
+  const { sigmaMax } = schedule;
   const isMax = Math.abs(sigma0 - sigmaMax) <= 1e-5 * Math.max(sigma0, sigmaMax) || sigma0 > sigmaMax;
   const scale = Math.fround(isMax ? Math.sqrt(1 + sigma0 * sigma0) : sigma0);
   return latent.map((v, i) => Math.fround(noise[i] * scale) + v);
@@ -131,7 +131,8 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
   }
   if (sigmas.length === 0) return { dims: [...latent.dims], data: latent.data.slice() }; // ComfyUI: nothing to do
   const total = sigmas.length - 1;
-  const x = initialX(latent.data, options.noise, sigmas[0]);
+  const schedule = options.denoiser?.schedule ?? sigmaSchedule();
+  const x = initialX(latent.data, options.noise, sigmas[0], schedule);
   if (total === 0) return { dims: [...latent.dims], data: x }; // one σ: noised, no step (as ComfyUI)
   const mask = options.noiseMask;
   if (mask !== undefined && mask.length !== latent.data.length) {
@@ -142,7 +143,7 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
     denoise: async (current, sigma, index) => {
       options.throwIfAborted?.();
       const step = { index, total };
-      const call = { sigma, timestep: timestepFromSigma(sigma) };
+      const call = { sigma, timestep: timestepFromSigma(sigma, schedule) };
       const guided = { model, cfg, dims: latent.dims, step, denoiser: options.denoiser };
       if (mask === undefined) return guidedDenoised(guided, current, call);
       // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
@@ -187,6 +188,6 @@ export async function sample(options: SampleOptions): Promise<Tensor> {
     if (!isDefaultDenoiser(options.denoiser)) throw new SamplingInputError('ddim_diffusers supports only ε-prediction models with plain CFG and one full-image conditioning per side (no areas, masks, timestep ranges, ModelSamplingDiscrete or RescaleCFG); choose another sampler');
     return sampleDdimDiffusers({ ...options, steps, denoise: options.denoise ?? 1, noise, range });
   }
-  const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler), range);
+  const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler, options.denoiser?.schedule), range);
   return sampleWithSigmas({ ...options, sampler, sigmas, noise });
 }

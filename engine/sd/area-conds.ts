@@ -6,7 +6,7 @@
 // guidance compares like with like.
 import { resizePlanes, roundHalfEven } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
-import type { GuidanceConds, GuidanceEntry, LatentArea } from '../sampling/index.ts';
+import type { GuidanceConds, GuidanceEntry, LatentArea, SigmaSchedule } from '../sampling/index.ts';
 import type { Conditioning, ConditioningEntry } from './wire-types.ts';
 
 interface Resolved {
@@ -54,7 +54,7 @@ function maskBounds(mask: Float32Array, batch: number, height: number, width: nu
   return { height: Math.max(8, bottom - top + 1), width: Math.max(8, right - left + 1), y: top, x: left };
 }
 
-function resolveEntry(entry: ConditioningEntry, height: number, width: number): Resolved {
+function resolveEntry(entry: ConditioningEntry, height: number, width: number, schedule: SigmaSchedule | undefined): Resolved {
   const spec: GuidanceEntry = {};
   const area = resolveArea(entry, height, width);
   if (area) spec.area = area;
@@ -70,8 +70,8 @@ function resolveEntry(entry: ConditioningEntry, height: number, width: number): 
   }
   if (entry.startPercent !== undefined || entry.endPercent !== undefined) {
     spec.sigmaRange = {
-      high: entry.startPercent === undefined ? Infinity : percentToSigma(entry.startPercent),
-      low: entry.endPercent === undefined ? 0 : percentToSigma(entry.endPercent),
+      high: entry.startPercent === undefined ? Infinity : percentToSigma(entry.startPercent, schedule),
+      low: entry.endPercent === undefined ? 0 : percentToSigma(entry.endPercent, schedule),
     };
   }
   return { entry, spec };
@@ -102,10 +102,10 @@ function addSameArea(others: Resolved[], c: Resolved): void {
   others.push({ entry: { ...c.entry, embeds: smallest.entry.embeds }, spec: c.spec });
 }
 
-/** Positive and negative conditionings resolved for a latent [B, C, H, W]. */
-export function resolveConditionings(positive: Conditioning, negative: Conditioning, latentDims: readonly number[]): ResolvedConditionings {
+/** Positive and negative conditionings resolved for a latent [B, C, H, W] (σ ranges on the model's schedule). */
+export function resolveConditionings(positive: Conditioning, negative: Conditioning, latentDims: readonly number[], schedule?: SigmaSchedule): ResolvedConditionings {
   const [, , height, width] = latentDims;
-  const sides = [positive.map((e) => resolveEntry(e, height, width)), negative.map((e) => resolveEntry(e, height, width))];
+  const sides = [positive.map((e) => resolveEntry(e, height, width, schedule)), negative.map((e) => resolveEntry(e, height, width, schedule))];
   for (let k = 0; k < sides.length; k++) {
     for (const c of sides[k]) {
       for (let other = 0; other < sides.length; other++) if (other !== k) addSameArea(sides[other], c);

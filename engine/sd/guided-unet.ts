@@ -4,7 +4,8 @@
 import { resizeImage } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
-import { callChunks, type GuidanceConds, type ModelCall } from '../sampling/index.ts';
+import { callChunks, type GuidanceConds, type ModelCall, type SigmaSchedule } from '../sampling/index.ts';
+import { modelSchedule } from './model-sampling.ts';
 import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
@@ -64,11 +65,11 @@ function negativeChains(positive: Conditioning, negative: Conditioning): (Contro
  * rows gets its entry's chain (see negativeChains for the negative side); other links get strength 0 there.
  * Hints are resized to the pixel size of the rows (8× the latent, or 8× an area's crop), as ComfyUI does per call.
  */
-export function planControl(positive: Conditioning, negative: Conditioning, latentDims: readonly number[]): ControlPlan {
+export function planControl(positive: Conditioning, negative: Conditioning, latentDims: readonly number[], schedule?: SigmaSchedule): ControlPlan {
   const sideChains = { cond: positive.map((e) => chainLinks(e.control)), uncond: negativeChains(positive, negative).map(chainLinks) };
   const links = [...new Set([...sideChains.cond.flat(), ...sideChains.uncond.flat()])];
   if (links.length === 0) return { variant: undefined, feeds: () => ({}) };
-  const ranges = links.map((l) => ({ high: percentToSigma(l.startPercent), low: percentToSigma(l.endPercent) }));
+  const ranges = links.map((l) => ({ high: percentToSigma(l.startPercent, schedule), low: percentToSigma(l.endPercent, schedule) }));
   const resized = new Map<string, ImageBatch[]>();
   const hintFeeds = new Map<string, Feeds>();
   return {
@@ -123,8 +124,9 @@ export interface GuidedUnetRequest {
 /** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. The
  *  conditionings are resolved to the latent (area-conds.ts); `conds` is what the sampler needs of them. */
 export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetRequest): Promise<GuidedUnet & { conds: GuidanceConds }> {
-  const resolved = resolveConditionings(request.positive, request.negative, request.latentDims);
-  const plan = planControl(resolved.positive, resolved.negative, request.latentDims);
+  const schedule = modelSchedule(request.model);
+  const resolved = resolveConditionings(request.positive, request.negative, request.latentDims, schedule);
+  const plan = planControl(resolved.positive, resolved.negative, request.latentDims, schedule);
   const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
   const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
   const patchFeeds = request.patch?.extraFeeds;

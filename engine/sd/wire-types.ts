@@ -16,6 +16,8 @@ export interface SdModel {
   eaa?: EaaPatch;
   /** ModelSamplingDiscrete's `sampling` (ComfyUI's model_sampling object patch); undefined: ε prediction. */
   prediction?: Prediction;
+  /** ModelSamplingDiscrete's zsnr: the σ table rescaled to zero terminal SNR. */
+  zsnr?: boolean;
   /** RescaleCFG's multiplier (ComfyUI's sampler_cfg_function); undefined: plain CFG. */
   rescaleCfg?: number;
 }
