@@ -13,8 +13,10 @@ import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
+import { conditioningAreaNodes } from './conditioning-area.ts';
+import { modelSamplingNodes } from './model-sampling.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...samplingCustomNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

@@ -6,11 +6,11 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { K_SAMPLER_NAMES, SCHEDULER_NAMES, computeSigmas, gaussianNoise, sampleWithSigmas } from '../engine/sampling/index.ts';
 import type { KSamplerName } from '../engine/sampling/index.ts';
-import { createEpsModel, prepareGuidedUnet, eaaPatch } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, eaaPatch, modelSchedule } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { prepareNoiseMask } from '../engine/latent/index.ts';
 import { sdRuntime } from './sd-services.ts';
-import { stepReporter } from './sampling.ts';
+import { refuseEaaWithAreas, stepReporter } from './sampling.ts';
 
 /** KSamplerSelect's value: which k-diffusion sampler to run. */
 export interface SamplerChoice {
@@ -59,6 +59,7 @@ async function runCustom(
     patch: eaaPatch(guider.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });
+  refuseEaaWithAreas(guider.model, unet.conds);
   const reporter = stepReporter(ctx, latent.samples.dims);
   let denoised: Float32Array | undefined;
   try {
@@ -66,6 +67,7 @@ async function runCustom(
       model: createEpsModel(unet),
       cfg: guider.cfg,
       latent: latent.samples,
+      denoiser: { conds: unet.conds, prediction: guider.model.prediction, rescaleCfg: guider.model.rescaleCfg, schedule: modelSchedule(guider.model) },
       sampler: request.sampler.name,
       sigmas: request.sigmas,
       noise: request.noise.generate(latent),
@@ -119,7 +121,8 @@ export const BasicScheduler = defineNode({
   outputs: [{ type: 'SIGMAS' }],
   run(inputs) {
     // ComfyUI: denoise < 1 takes the last steps + 1 σ of an int(steps/denoise)-step schedule, ≤ 0 none
-    return { outputs: [computeSigmas(inputs.scheduler, inputs.steps, inputs.denoise)] };
+    // The model's own σ table (ModelSamplingDiscrete lcm / zsnr), as ComfyUI's model_sampling.
+    return { outputs: [computeSigmas(inputs.scheduler, inputs.steps, inputs.denoise, undefined, modelSchedule(inputs.model))] };
   },
 });
 

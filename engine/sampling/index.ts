@@ -1,7 +1,10 @@
 // Public surface of engine/sampling: SD1.5 noise schedule, ComfyUI schedulers and samplers, diffusers DDIM
 // and DDIM inversion, seeded noise. The network is injected as an EpsModel (model.ts documents the contract).
 
-export type { ModelCall, EpsModel, StepProgress, LoopOptions } from './model.ts';
+export type { ModelCall, EpsModel, StepProgress, LoopOptions, CondChunk, DenoiserOptions } from './model.ts';
+export { callChunks } from './model.ts';
+export type { GuidanceConds, GuidanceEntry, LatentArea } from './area-guidance.ts';
+export { PREDICTION_TYPES, checkPrediction, type Prediction } from './prediction.ts';
 export { SamplingInputError } from './errors.ts';
 export { SCHEDULER_NAMES, type SchedulerName, ddimTimesteps, ddimInverseTimesteps } from './schedulers.ts';
 export { computeSigmas } from './sigmas.ts';
@@ -25,6 +28,8 @@ export {
   timestepFromSigma,
   sigmaFromTimestep,
   percentToSigma,
+  distilledSchedule,
+  zeroTerminalSnrSchedule,
   type DiffusersSchedule,
   type SigmaSchedule,
 } from './schedule.ts';

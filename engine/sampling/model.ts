@@ -1,30 +1,15 @@
 // The contract between the samplers and the network they drive (an ε-prediction UNet such as SD1.5's),
 // and classifier-free guidance (sd15-reference.md §5.2, §5.6): one model call per evaluation, with the
-// unconditional and conditional rows batched together.
+// unconditional and conditional rows batched together. Conditionings with several entries, areas, masks or
+// σ ranges go through area-guidance.ts (one call per crop size); other prediction types and RescaleCFG
+// through prediction.ts.
+import { areaDenoised, isPlainGuidance, type GuidanceConds } from './area-guidance.ts';
+import { denoisedFrom, plainCfg, rescaledCfg, type Prediction } from './prediction.ts';
+import type { ModelCall, EpsModel } from './model-call.ts';
+import type { SigmaSchedule } from './schedule.ts';
 
-/** What one model evaluation receives. */
-export interface ModelCall {
-  /** The UNet's `sample` input, row-major [rows, C, H, W]. rows = B (guidance "cond") or 2·B (guidance
-   *  "uncond+cond": rows 0…B−1 are the unconditional copies, rows B…2B−1 the conditional ones, the same
-   *  latents in both halves). Already scaled as the UNet expects: x/√(σ² + 1) for the k-diffusion
-   *  samplers, the plain DDPM-space latent for ddim_diffusers and DDIM inversion. */
-  sample: Float32Array;
-  dims: readonly number[];
-  /** How to build encoder_hidden_states: "cond" → the positive embeddings [B, 77, D]; "uncond+cond" →
-   *  cat([negative, positive]) along the batch, [2B, 77, D]. */
-  guidance: 'cond' | 'uncond+cond';
-  /** The UNet timestep, the same for every row: an integer for every sampler here (ComfyUI's
-   *  nearest-table timestep for k-diffusion samplers, the diffusers timestep for DDIM). */
-  timestep: number;
-  /** The noise level in σ units: the k-diffusion σ of `sample`, or √((1−ᾱ_t)/ᾱ_t) of `timestep` for DDIM
-   *  and inversion. For features that depend on the schedule position (ControlNet ranges, EAA start/end). */
-  sigma: number;
-  /** Sampler step this evaluation belongs to (heun, dpm_2 make two calls in one step). */
-  step: { index: number; total: number };
-}
-
-/** The network: returns ε (the predicted noise), same length and layout as `call.sample`. */
-export type EpsModel = (call: ModelCall) => Promise<Float32Array>;
+export type { ModelCall, EpsModel, CondChunk } from './model-call.ts';
+export { callChunks } from './model-call.ts';
 
 /** Per-step report: x before the step and the (guided) prediction of the clean latent. */
 export interface StepProgress {
@@ -46,6 +31,26 @@ export interface LoopOptions {
   /** Inpainting (ComfyUI's noise_mask, KSamplerX0Inpaint): one value per latent element, 1 = denoise,
    *  0 = keep the input latent (re-noised to each step's σ before the model sees it). */
   noiseMask?: Float32Array;
+  /** Prediction type, RescaleCFG and area conditioning (k-diffusion samplers only). */
+  denoiser?: DenoiserOptions;
+}
+
+/** Model patches that change the denoiser (ComfyUI MODEL object patches and sampler_cfg_function). */
+export interface DenoiserOptions {
+  /** ModelSamplingDiscrete's sampling type; default "eps". */
+  prediction?: Prediction;
+  /** RescaleCFG's multiplier (0…1); undefined: plain CFG. */
+  rescaleCfg?: number;
+  /** Per-entry areas, masks, strengths and σ ranges; undefined: one plain entry per branch. */
+  conds?: GuidanceConds;
+  /** The model's σ table (ModelSamplingDiscrete lcm / zsnr); undefined: SD1.5's (schedule.ts). It sets the
+   *  scheduler's σ list, the UNet timestep of each σ and the initial noise scale. */
+  schedule?: SigmaSchedule;
+}
+
+/** No patch and plain conditionings: what the ε-only DDIM paths can run. */
+export function isDefaultDenoiser(options: DenoiserOptions | undefined): boolean {
+  return options === undefined || (isPlainGuidance(options.conds) && (options.prediction ?? 'eps') === 'eps' && options.rescaleCfg === undefined && options.schedule === undefined);
 }
 
 /** ComfyUI skips the unconditional pass when cfg == 1 (math.isclose, rel 1e-9). */
@@ -84,15 +89,19 @@ export interface GuidedCall {
   cfg: number;
   dims: readonly number[];
   step: { index: number; total: number };
+  denoiser?: DenoiserOptions;
 }
 
 /** k-diffusion denoiser D(x, σ) of an ε model (ComfyUI CFGGuider): x_in = x/√(σ²+1), t = timestep(σ),
- *  D = x − σ·ε per branch, then D = D_u + cfg·(D_c − D_u) on the denoised values, as ComfyUI does. */
+ *  D = x − σ·ε per branch, then D = D_u + cfg·(D_c − D_u) on the denoised values, as ComfyUI does. Other
+ *  prediction types, RescaleCFG and area conditioning go the general way (patchedDenoised). */
 export async function guidedDenoised(
   guided: GuidedCall,
   x: Float32Array,
   level: { sigma: number; timestep: number },
 ): Promise<Float32Array> {
+  const options = guided.denoiser;
+  if (options && !isDefaultDenoiser(options)) return patchedDenoised(guided, options, x, level);
   const { sigma } = level;
   const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)));
   const input = x.map((v) => v / divisor);
@@ -108,6 +117,33 @@ export async function guidedDenoised(
     out[i] = denoisedUncond + Math.fround(Math.fround(denoisedCond - denoisedUncond) * guided.cfg);
   }
   return out;
+}
+
+/** The general denoiser: per-branch predictions (area-weighted when the conditionings have areas), converted
+ *  by the prediction type, then CFG or RescaleCFG. */
+async function patchedDenoised(
+  guided: GuidedCall,
+  options: DenoiserOptions,
+  x: Float32Array,
+  level: { sigma: number; timestep: number },
+): Promise<Float32Array> {
+  const prediction = options.prediction ?? 'eps';
+  const withUncond = usesUncond(guided.cfg);
+  let cond: Float32Array;
+  let uncond: Float32Array | undefined;
+  if (isPlainGuidance(options.conds)) {
+    const divisor = Math.fround(Math.sqrt(Math.fround(Math.fround(level.sigma * level.sigma) + 1)));
+    const raw = await evaluate(guided.model, { ...guided, ...level, input: x.map((v) => v / divisor) });
+    cond = denoisedFrom(prediction, x, raw.cond, level.sigma, level.timestep);
+    uncond = raw.uncond && denoisedFrom(prediction, x, raw.uncond, level.sigma, level.timestep);
+  } else {
+    const conds = options.conds as GuidanceConds;
+    ({ cond, uncond } = await areaDenoised({ model: guided.model, prediction, conds, withUncond, dims: guided.dims, step: guided.step }, x, level));
+  }
+  if (options.rescaleCfg !== undefined) {
+    return rescaledCfg({ x, cond, uncond, cfg: guided.cfg, sigma: level.sigma, items: guided.dims[0] }, options.rescaleCfg);
+  }
+  return uncond === undefined ? cond : plainCfg(cond, uncond, guided.cfg);
 }
 
 /** diffusers guidance on ε: ε = ε_u + cfg·(ε_c − ε_u); the sample goes to the model unscaled. */

@@ -3,11 +3,11 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedDenoised, type LoopOptions } from './model.ts';
+import { guidedDenoised, isDefaultDenoiser, type LoopOptions } from './model.ts';
 import { NoiseStream, NOISE_STREAM_SAMPLER, gaussianNoise, checkSeed } from './noise.ts';
 import { BrownianTree } from './brownian.ts';
 import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSampler, type KRun } from './samplers.ts';
-import { sigmaSchedule, timestepFromSigma } from './schedule.ts';
+import { sigmaSchedule, timestepFromSigma, type SigmaSchedule } from './schedule.ts';
 import { computeSigmas, sliceSigmas, checkSteps, checkScheduler } from './sigmas.ts';
 import { sampleDdimDiffusers } from './ddim.ts';
 import { dpm2Ancestral, dpmpp2sAncestral, ddpm } from './samplers-ancestral.ts';
@@ -139,9 +139,9 @@ function checkStepIndex(name: string, value: number | undefined): void {
 
 /** ComfyUI noise_scaling for ε models: x = latent + noise·σ_0, or noise·√(1 + σ_0²) when σ_0 is the
  *  schedule's maximum ("max_denoise", rel 1e-5). */
-function initialX(latent: Float32Array, noise: Float32Array | undefined, sigma0: number): Float32Array {
+function initialX(latent: Float32Array, noise: Float32Array | undefined, sigma0: number, schedule: SigmaSchedule): Float32Array {
   if (noise === undefined) return latent.slice();
-  const { sigmaMax } = sigmaSchedule();
+  const { sigmaMax } = schedule;
   const isMax = Math.abs(sigma0 - sigmaMax) <= 1e-5 * Math.max(sigma0, sigmaMax) || sigma0 > sigmaMax;
   const scale = Math.fround(isMax ? Math.sqrt(1 + sigma0 * sigma0) : sigma0);
   return latent.map((v, i) => Math.fround(noise[i] * scale) + v);
@@ -185,7 +185,8 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
   }
   if (sigmas.length === 0) return { dims: [...latent.dims], data: latent.data.slice() }; // ComfyUI: nothing to do
   const total = sigmas.length - 1;
-  const x = initialX(latent.data, options.noise, sigmas[0]);
+  const schedule = options.denoiser?.schedule ?? sigmaSchedule();
+  const x = initialX(latent.data, options.noise, sigmas[0], schedule);
   if (total === 0) return { dims: [...latent.dims], data: x }; // one σ: noised, no step (as ComfyUI)
   const mask = options.noiseMask;
   if (mask !== undefined && mask.length !== latent.data.length) {
@@ -196,13 +197,14 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
     denoise: async (current, sigma, index) => {
       options.throwIfAborted?.();
       const step = { index, total };
-      const call = { sigma, timestep: timestepFromSigma(sigma) };
-      if (mask === undefined) return guidedDenoised({ model, cfg, dims: latent.dims, step }, current, call);
+      const call = { sigma, timestep: timestepFromSigma(sigma, schedule) };
+      const guided = { model, cfg, dims: latent.dims, step, denoiser: options.denoiser };
+      if (mask === undefined) return guidedDenoised(guided, current, call);
       // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
       // the prediction there is the input latent itself.
       const noise = options.noise;
       const input = current.map((v, i) => v * mask[i] + (latent.data[i] + (noise === undefined ? 0 : noise[i] * sigma)) * (1 - mask[i]));
-      const out = await guidedDenoised({ model, cfg, dims: latent.dims, step }, input, call);
+      const out = await guidedDenoised(guided, input, call);
       return out.map((v, i) => v * mask[i] + latent.data[i] * (1 - mask[i]));
     },
     noise: samplerNoise(options.sampler, options.seed, latent.data.length, sigmas),
@@ -237,8 +239,9 @@ export async function sample(options: SampleOptions): Promise<Tensor> {
   };
   if (sampler === 'ddim_diffusers') {
     if (options.noiseMask !== undefined) throw new SamplingInputError('ddim_diffusers does not support a noise mask (inpainting); choose another sampler');
+    if (!isDefaultDenoiser(options.denoiser)) throw new SamplingInputError('ddim_diffusers supports only ε-prediction models with plain CFG and one full-image conditioning per side (no areas, masks, timestep ranges, ModelSamplingDiscrete or RescaleCFG); choose another sampler');
     return sampleDdimDiffusers({ ...options, steps, denoise: options.denoise ?? 1, noise, range });
   }
-  const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler), range);
+  const sigmas = sliceSigmas(computeSigmas(options.scheduler, steps, options.denoise ?? 1, sampler, options.denoiser?.schedule), range);
   return sampleWithSigmas({ ...options, sampler, sigmas, noise });
 }

@@ -22,6 +22,9 @@ export interface SigmaSchedule {
   logSigmas: Float32Array;
   sigmaMin: number;
   sigmaMax: number;
+  /** Distilled schedules (ComfyUI ModelSamplingDiscreteDistilled, LCM): table entry k is timestep
+   *  k·stride + stride − 1. Absent: 1, entry t is timestep t. */
+  stride?: number;
 }
 
 let diffusersCache: DiffusersSchedule | undefined;
@@ -79,9 +82,11 @@ export function sigmaSchedule(): SigmaSchedule {
   return sigmaCache;
 }
 
-/** ComfyUI `timestep(σ)`: the table index whose log σ is nearest (an integer, not interpolated). */
-export function timestepFromSigma(sigma: number): number {
-  const { logSigmas } = sigmaSchedule();
+/** ComfyUI `timestep(σ)`: the table index whose log σ is nearest (an integer, not interpolated); for a
+ *  distilled table index·stride + stride − 1. */
+export function timestepFromSigma(sigma: number, schedule: SigmaSchedule = sigmaSchedule()): number {
+  const { logSigmas } = schedule;
+  const stride = schedule.stride ?? 1;
   const logSigma = f32(Math.log(sigma));
   let best = 0;
   let bestDistance = Infinity;
@@ -92,13 +97,15 @@ export function timestepFromSigma(sigma: number): number {
       best = t;
     }
   }
-  return best;
+  return best * stride + stride - 1;
 }
 
 /** ComfyUI `sigma(t)`: log-linear interpolation between the neighbouring table entries, float32 steps. */
-export function sigmaFromTimestep(timestep: number): number {
-  const { logSigmas } = sigmaSchedule();
-  const t = Math.min(Math.max(f32(timestep), 0), TRAIN_STEPS - 1);
+export function sigmaFromTimestep(timestep: number, schedule: SigmaSchedule = sigmaSchedule()): number {
+  const { logSigmas } = schedule;
+  const stride = schedule.stride ?? 1;
+  const position = stride === 1 ? f32(timestep) : f32(f32(timestep - (stride - 1)) / stride);
+  const t = Math.min(Math.max(position, 0), logSigmas.length - 1);
   const low = Math.floor(t);
   const high = Math.ceil(t);
   const w = f32(t - low);
@@ -112,8 +119,37 @@ export function sigmaFromAlphaCumprod(alphaCumprod: number): number {
 }
 
 /** ComfyUI ModelSamplingDiscrete.percent_to_sigma: 0 → "infinite" σ, 1 → 0, else σ(999·(1 − percent)). */
-export function percentToSigma(percent: number): number {
+export function percentToSigma(percent: number, schedule: SigmaSchedule = sigmaSchedule()): number {
   if (percent <= 0) return 999999999.9;
   if (percent >= 1) return 0;
-  return sigmaFromTimestep((1 - percent) * 999);
+  return sigmaFromTimestep((1 - percent) * 999, schedule);
+}
+
+/** A schedule from a float32 σ table (ComfyUI set_sigmas: log taken of the float32 values). */
+function fromTable(sigmas: Float32Array, stride?: number): SigmaSchedule {
+  const logSigmas = sigmas.map((v) => Math.log(v));
+  return { sigmas, logSigmas, sigmaMin: sigmas[0], sigmaMax: sigmas[sigmas.length - 1], ...(stride ? { stride } : {}) };
+}
+
+/** ComfyUI ModelSamplingDiscreteDistilled (ModelSamplingDiscrete "lcm"): the 50 σ of timesteps 19, 39, …, 999. */
+export function distilledSchedule(base: SigmaSchedule = sigmaSchedule(), originalTimesteps = 50): SigmaSchedule {
+  const stride = Math.floor(base.sigmas.length / originalTimesteps);
+  const sigmas = new Float32Array(originalTimesteps);
+  for (let x = 0; x < originalTimesteps; x++) sigmas[originalTimesteps - 1 - x] = base.sigmas[base.sigmas.length - 1 - x * stride];
+  return fromTable(sigmas, stride);
+}
+
+/** ComfyUI rescale_zero_terminal_snr_sigmas (ModelSamplingDiscrete zsnr, Lin et al. 2023): √ᾱ shifted so the
+ *  last is 0 and scaled so the first keeps its value; the last ᾱ is then set to 4.8973451890853435e-08 so σ_max
+ *  stays finite (≈ 4518.8). float32 arithmetic as torch. */
+export function zeroTerminalSnrSchedule(base: SigmaSchedule = sigmaSchedule()): SigmaSchedule {
+  const roots = base.sigmas.map((s) => Math.sqrt(f32(1 / f32(f32(s * s) + 1))));
+  const first = roots[0];
+  const last = roots[roots.length - 1];
+  const scale = f32(first / f32(first - last));
+  const sigmas = roots.map((r, i) => {
+    const alphaBar = i === roots.length - 1 ? f32(4.8973451890853435e-8) : f32(f32(f32(r - last) * scale) ** 2);
+    return Math.sqrt(f32(f32(1 - alphaBar) / alphaBar));
+  });
+  return { ...fromTable(sigmas), ...(base.stride ? { stride: base.stride } : {}) };
 }

@@ -22,7 +22,7 @@ test('10-step schedules equal the examples of sd15-reference.md §5.8', () => {
     sgm_uniform: [14.6146, 8.3072, 5.0924, 3.3251, 2.2797, 1.6156, 1.1629, 0.8319, 0.5712, 0.3437, 0],
   };
   for (const [name, expected] of Object.entries(examples)) assertRounded(computeSigmas(name, 10), expected, name);
-  const unetTimesteps = (name: string) => [...computeSigmas(name, 10)].slice(0, -1).map(timestepFromSigma);
+  const unetTimesteps = (name: string) => [...computeSigmas(name, 10)].slice(0, -1).map((s) => timestepFromSigma(s));
   assert.deepEqual(unetTimesteps('normal'), [999, 888, 777, 666, 555, 444, 333, 222, 111, 0]);
   assert.deepEqual(unetTimesteps('karras'), [999, 916, 815, 687, 523, 327, 146, 41, 7, 0]);
 });
@@ -83,7 +83,7 @@ test('Beta quantiles match closed forms; the beta schedule is symmetric for α =
     assert.ok(Math.abs(betaPpf(p, 0.5, 0.5) - Math.sin((Math.PI * p) / 2) ** 2) < 1e-12); // arcsine law
     assert.ok(Math.abs(betaCdf(betaPpf(p, 0.6, 0.6), 0.6, 0.6) - p) < 1e-12);
   }
-  const timesteps = [...computeSigmas('beta', 10)].slice(0, -1).map(timestepFromSigma);
+  const timesteps = [...computeSigmas('beta', 10)].slice(0, -1).map((s) => timestepFromSigma(s));
   assert.equal(timesteps[0], 999);
   for (let i = 1; i < 5; i++) assert.equal(timesteps[i] + timesteps[10 - i], 999, `pair ${i}`);
   assert.equal(timesteps[5], 500); // quantile 0.5 → 499.5, rounded half to even like numpy.rint

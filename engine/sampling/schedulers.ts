@@ -1,7 +1,7 @@
 // ComfyUI's schedulers (σ lists for the k-diffusion samplers, each ending in 0) and diffusers' DDIM /
 // DDIM-inverse timestep lists. sd15-reference.md §5.3, §5.4, §5.8; ComfyUI 0.3.64 comfy/samplers.py.
 
-import { sigmaSchedule, sigmaFromTimestep, timestepFromSigma, TRAIN_STEPS } from './schedule.ts';
+import { sigmaSchedule, sigmaFromTimestep, timestepFromSigma, TRAIN_STEPS, type SigmaSchedule } from './schedule.ts';
 import { betaPpf } from './beta-distribution.ts';
 
 /** In ComfyUI's KSampler.SCHEDULERS order (comfyui-api.md §7.2). */
@@ -20,24 +20,25 @@ export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
 
 const f32 = Math.fround;
 
-/** The σ list (steps + 1 values, or more for ddim_uniform's quirk) for `steps` steps. */
-export function schedulerSigmas(name: SchedulerName, steps: number): Float32Array {
-  const { sigmaMin, sigmaMax } = sigmaSchedule();
+/** The σ list (steps + 1 values, or more for ddim_uniform's quirk) for `steps` steps of the model's schedule
+ *  (SD1.5's by default; ModelSamplingDiscrete lcm / zsnr change it). */
+export function schedulerSigmas(name: SchedulerName, steps: number, schedule: SigmaSchedule = sigmaSchedule()): Float32Array {
+  const { sigmaMin, sigmaMax } = schedule;
   switch (name) {
     case 'normal':
-      return normalSigmas(steps, false);
+      return normalSigmas(steps, false, schedule);
     case 'sgm_uniform':
-      return normalSigmas(steps, true);
+      return normalSigmas(steps, true, schedule);
     case 'karras':
       return karrasSigmas(steps, sigmaMin, sigmaMax);
     case 'exponential':
       return exponentialSigmas(steps, sigmaMin, sigmaMax);
     case 'simple':
-      return simpleSigmas(steps);
+      return simpleSigmas(steps, schedule);
     case 'ddim_uniform':
-      return ddimUniformSigmas(steps);
+      return ddimUniformSigmas(steps, schedule);
     case 'beta':
-      return betaSigmas(steps);
+      return betaSigmas(steps, schedule);
     case 'linear_quadratic':
       return linearQuadraticSigmas(steps, sigmaMax);
     case 'kl_optimal':
@@ -63,12 +64,12 @@ function withZero(values: number[]): Float32Array {
 
 /** normal: timesteps evenly spaced from timestep(σ_max) to timestep(σ_min); sgm_uniform: steps + 1 of
  *  them without the last. (ComfyUI's "σ(end) ≈ 0" branch never applies to SD1.5: σ(0) = 0.029.) */
-function normalSigmas(steps: number, sgm: boolean): Float32Array {
-  const { sigmaMin, sigmaMax } = sigmaSchedule();
-  const start = timestepFromSigma(sigmaMax);
-  const end = timestepFromSigma(sigmaMin);
+function normalSigmas(steps: number, sgm: boolean, schedule: SigmaSchedule): Float32Array {
+  const { sigmaMin, sigmaMax } = schedule;
+  const start = timestepFromSigma(sigmaMax, schedule);
+  const end = timestepFromSigma(sigmaMin, schedule);
   const timesteps = sgm ? linspaceF32(start, end, steps + 1).slice(0, -1) : linspaceF32(start, end, steps);
-  return withZero(timesteps.map(sigmaFromTimestep));
+  return withZero(timesteps.map((t) => sigmaFromTimestep(t, schedule)));
 }
 
 /** Karras et al. (2022), ρ = 7, over the model's full σ range. */
@@ -85,8 +86,8 @@ function exponentialSigmas(steps: number, sigmaMin: number, sigmaMax: number): F
 }
 
 /** simple: every (1000/steps)-th table σ from the top. */
-function simpleSigmas(steps: number): Float32Array {
-  const { sigmas } = sigmaSchedule();
+function simpleSigmas(steps: number, schedule: SigmaSchedule): Float32Array {
+  const { sigmas } = schedule;
   const stride = sigmas.length / steps;
   const out: number[] = [];
   for (let i = 0; i < steps; i++) out.push(sigmas[sigmas.length - 1 - Math.floor(i * stride)]);
@@ -95,8 +96,8 @@ function simpleSigmas(steps: number): Float32Array {
 
 /** ddim_uniform: table σ at 1, 1 + s, 1 + 2s, … (s = 1000 // steps) reversed; when 1000 % steps ≠ 0 this
  *  yields more steps than asked (30 → 31), as ComfyUI does. */
-function ddimUniformSigmas(steps: number): Float32Array {
-  const { sigmas } = sigmaSchedule();
+function ddimUniformSigmas(steps: number, schedule: SigmaSchedule): Float32Array {
+  const { sigmas } = schedule;
   const stride = Math.max(Math.floor(sigmas.length / steps), 1);
   const out: number[] = [];
   for (let t = 1; t < sigmas.length; t += stride) out.push(sigmas[t]);
@@ -107,8 +108,8 @@ function ddimUniformSigmas(steps: number): Float32Array {
  *  linspace arithmetic), rounded to the nearest integer (ties to even, as numpy.rint); repeated timesteps
  *  are dropped. The quantile is exact to ~1e-15, so only a value within that of k + ½ could round
  *  differently from scipy. */
-function betaSigmas(steps: number): Float32Array {
-  const { sigmas } = sigmaSchedule();
+function betaSigmas(steps: number, schedule: SigmaSchedule): Float32Array {
+  const { sigmas } = schedule;
   const last = sigmas.length - 1;
   const step = 1 / steps;
   const out: number[] = [];

@@ -3,6 +3,7 @@
 
 import { SamplingInputError } from './errors.ts';
 import { schedulerSigmas, SCHEDULER_NAMES, type SchedulerName } from './schedulers.ts';
+import type { SigmaSchedule } from './schedule.ts';
 
 /** Bound on steps / denoise, so that a tiny denoise cannot make a schedule of millions of steps. */
 const MAX_FULL_STEPS = 100_000;
@@ -22,24 +23,24 @@ export function checkScheduler(name: string): asserts name is SchedulerName {
   }
 }
 
-function calculateSigmas(scheduler: SchedulerName, steps: number, sampler: string | undefined): Float32Array {
+function calculateSigmas(scheduler: SchedulerName, steps: number, sampler: string | undefined, schedule: SigmaSchedule | undefined): Float32Array {
   if (scheduler === 'kl_optimal' && steps === 1) {
     throw new SamplingInputError('the kl_optimal scheduler needs at least 2 steps (it divides by steps − 1); use more steps or another scheduler');
   }
-  if (sampler === undefined || !DISCARD_PENULTIMATE.has(sampler)) return schedulerSigmas(scheduler, steps);
-  const sigmas = schedulerSigmas(scheduler, steps + 1);
+  if (sampler === undefined || !DISCARD_PENULTIMATE.has(sampler)) return schedulerSigmas(scheduler, steps, schedule);
+  const sigmas = schedulerSigmas(scheduler, steps + 1, schedule);
   return Float32Array.from([...sigmas.subarray(0, -2), sigmas[sigmas.length - 1]]);
 }
 
 /** The σ list ComfyUI's KSampler uses: for denoise < 0.9999 the schedule of int(steps/denoise) steps,
  *  keeping its last steps + 1 values; denoise ≤ 0 gives an empty list (nothing to do). */
-export function computeSigmas(scheduler: string, steps: number, denoise = 1, sampler?: string): Float32Array {
+export function computeSigmas(scheduler: string, steps: number, denoise = 1, sampler?: string, schedule?: SigmaSchedule): Float32Array {
   checkScheduler(scheduler);
   checkSteps(steps);
   if (!(denoise >= 0 && denoise <= 1)) {
     throw new SamplingInputError(`denoise must be between 0 and 1, got ${denoise}`);
   }
-  if (denoise > 0.9999) return calculateSigmas(scheduler, steps, sampler);
+  if (denoise > 0.9999) return calculateSigmas(scheduler, steps, sampler, schedule);
   if (denoise <= 0) return new Float32Array(0);
   const fullSteps = Math.floor(steps / denoise);
   if (fullSteps > MAX_FULL_STEPS) {
@@ -47,7 +48,7 @@ export function computeSigmas(scheduler: string, steps: number, denoise = 1, sam
       `denoise ${denoise} with ${steps} steps needs a ${fullSteps}-step schedule (steps / denoise); keep it under ${MAX_FULL_STEPS} with a larger denoise or fewer steps`,
     );
   }
-  const all = calculateSigmas(scheduler, fullSteps, sampler);
+  const all = calculateSigmas(scheduler, fullSteps, sampler, schedule);
   return all.slice(Math.max(all.length - (steps + 1), 0));
 }
 

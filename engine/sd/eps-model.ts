@@ -1,6 +1,6 @@
 // The UNet as the samplers' ε model (engine/sampling model.ts contract): builds encoder_hidden_states for
 // the batched uncond/cond rows and makes exactly one UNet session run per model evaluation.
-import type { EpsModel, ModelCall } from '../sampling/index.ts';
+import { callChunks, type CondChunk, type EpsModel, type ModelCall } from '../sampling/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import type { ModelSession } from '../onnx/index.ts';
 import type { Conditioning } from './wire-types.ts';
@@ -48,20 +48,30 @@ export interface GuidedUnet {
   session: ModelSession;
   positive: Tensor;
   negative: Tensor;
+  /** Area composition: the embeddings of every entry per branch (ModelCall chunks index them); absent: the
+   *  positive and negative above are entry 0. */
+  entries?: { cond: readonly Tensor[]; uncond: readonly Tensor[] };
   /** Extra feeds per call (adapter features, σ gates, ControlNet hints), keyed by graph input name. */
   extraFeeds?: (call: ModelCall, rows: number) => Record<string, { dims: readonly number[]; data: Float32Array }>;
 }
 
-/** One UNet run per evaluation; rows are [uncond…, cond…] or [cond…] as the sampler asks. */
+function chunkEmbeds(unet: GuidedUnet, chunk: CondChunk): Tensor {
+  const list = unet.entries?.[chunk.branch];
+  const embeds = list ? list[chunk.entry] : chunk.entry === 0 ? (chunk.branch === 'cond' ? unet.positive : unet.negative) : undefined;
+  if (!embeds) throw new Error(`the sampler asked for ${chunk.branch} entry ${chunk.entry}, which this conditioning does not have`);
+  return embeds;
+}
+
+/** One UNet run per evaluation; rows are one group of B per chunk ([uncond…, cond…] or [cond…] without areas). */
 export function createEpsModel(unet: GuidedUnet): EpsModel {
   const hiddenFor = new Map<string, Tensor>();
   return async (call) => {
     const rows = call.dims[0];
-    const key = `${call.guidance}:${rows}`;
+    const chunks = callChunks(call);
+    const key = `${chunks.map((c) => `${c.branch}${c.entry}`).join(',')}:${rows}`;
     let hidden = hiddenFor.get(key);
     if (!hidden) {
-      const batch = call.guidance === 'cond' ? rows : rows / 2;
-      hidden = call.guidance === 'cond' ? stackEmbeddings([unet.positive], batch) : stackEmbeddings([unet.negative, unet.positive], batch);
+      hidden = stackEmbeddings(chunks.map((c) => chunkEmbeds(unet, c)), rows / chunks.length);
       hiddenFor.set(key, hidden);
     }
     const timestep = new Float32Array(rows).fill(call.timestep);

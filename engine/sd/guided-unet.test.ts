@@ -87,6 +87,17 @@ test('hint rows follow ComfyUI broadcast_image_to: row r of each half takes hint
   assert.deepEqual(rowValues(plan.feeds({ guidance: 'cond', sigma: 1 }, 2), 2), [0.25, 0.75]);
 });
 
+test('area calls: each chunk gets its own entry\'s chain, hints are resized to the crop (ComfyUI per-call upscale)', () => {
+  const areaLink = link({ strength: 0.6 });
+  const positive: Conditioning = [{ embeds }, { embeds, control: areaLink, area: { unit: 'cells', height: 3, width: 5, y: 0, x: 0 } }];
+  const plan = planControl(positive, cond(), [1, 4, 8, 8]);
+  const chunks = [{ branch: 'cond' as const, entry: 1 }, { branch: 'uncond' as const, entry: 0 }, { branch: 'cond' as const, entry: 0 }];
+  const feeds = plan.feeds({ guidance: 'uncond+cond', sigma: 1, chunks, dims: [3, 4, 3, 5] }, 3);
+  assert.deepEqual(feeds['controlnet.0.hint'].dims, [1, 3, 24, 40]);
+  assert.deepEqual(strengths(feeds, 0), [Math.fround(0.6), 0, 0]);
+  assert.deepEqual(plan.feeds({ guidance: 'cond', sigma: 1 }, 1)['controlnet.0.hint'].dims, [1, 3, 64, 64], 'full-latent calls: 8× the latent');
+});
+
 test('prepareGuidedUnet + createEpsModel: the controlled row matches the golden, the uncontrolled one the plain UNet', async () => {
   const golden = goldens('unet_controlnet.safetensors');
   const runtime = new SdRuntime({ cacheDir: tempDir(), device: 'cpu', threads: 1 });

@@ -4,11 +4,12 @@
 import { resizeImage } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
-import type { ModelCall } from '../sampling/index.ts';
+import { callChunks, type GuidanceConds, type ModelCall, type SigmaSchedule } from '../sampling/index.ts';
+import { modelSchedule } from './model-sampling.ts';
 import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
-import { conditioningEmbeds } from './eps-model.ts';
+import { resolveConditionings } from './area-conds.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
 
 type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
@@ -38,31 +39,53 @@ function hintRows(hint: ImageBatch, rows: number, batch: number): Float32Array {
 export interface ControlPlan {
   /** The ControlNets of the fused graph, one per distinct link (undefined: no ControlNet, the plain UNet). */
   variant: UnetVariant['controlnet'];
-  /** Hint and strength feeds of one model call. */
-  feeds(call: Pick<ModelCall, 'guidance' | 'sigma'>, rows: number): Feeds;
+  /** Hint and strength feeds of one model call (`dims` gives the crop size of an area call; default the latent). */
+  feeds(call: Pick<ModelCall, 'guidance' | 'sigma'> & Partial<Pick<ModelCall, 'chunks' | 'dims'>>, rows: number): Feeds;
 }
 
 /**
- * What the conditionings' control chains ask of the UNet for a latent of `latentDims` [B,4,h,w]: positive rows
- * get the positive chain, negative rows the negative chain — or, when the negative has none, the positive's if
- * it was applied with ComfyUI's `control_apply_to_uncond` (old ControlNetApply). Other rows get strength 0.
+ * ComfyUI apply_empty_x_to_equal_area for `control`: when no negative entry without an area has a ControlNet of
+ * its own, the controls of positive entries applied with `control_apply_to_uncond` (old ControlNetApply) go to
+ * the negative entries without area and control, in turn. Returns each negative entry's chain.
  */
-export function planControl(positive: Conditioning, negative: Conditioning, latentDims: readonly number[]): ControlPlan {
-  const positiveLinks = chainLinks(positive[0]?.control);
-  const ownNegative = chainLinks(negative[0]?.control);
-  const negativeLinks = ownNegative.length > 0 || !positive[0]?.controlApplyToUncond ? ownNegative : positiveLinks;
-  const links = [...new Set([...positiveLinks, ...negativeLinks])];
+function negativeChains(positive: Conditioning, negative: Conditioning): (ControlLink | undefined)[] {
+  const chains = negative.map((e) => e.control);
+  const shared = positive.filter((e) => e.controlApplyToUncond && e.area === undefined && e.control).map((e) => e.control);
+  if (negative.some((e) => e.area === undefined && e.control)) return chains;
+  const free = negative.flatMap((e, i) => (e.area === undefined && !e.control ? [i] : []));
+  if (free.length === 0) return chains;
+  shared.forEach((control, k) => {
+    chains[free[k % free.length]] = control;
+  });
+  return chains;
+}
+
+/**
+ * What the conditionings' control chains ask of the UNet for a latent of `latentDims` [B,4,h,w]: each group of
+ * rows gets its entry's chain (see negativeChains for the negative side); other links get strength 0 there.
+ * Hints are resized to the pixel size of the rows (8× the latent, or 8× an area's crop), as ComfyUI does per call.
+ */
+export function planControl(positive: Conditioning, negative: Conditioning, latentDims: readonly number[], schedule?: SigmaSchedule): ControlPlan {
+  const sideChains = { cond: positive.map((e) => chainLinks(e.control)), uncond: negativeChains(positive, negative).map(chainLinks) };
+  const links = [...new Set([...sideChains.cond.flat(), ...sideChains.uncond.flat()])];
   if (links.length === 0) return { variant: undefined, feeds: () => ({}) };
-  const [, , height, width] = latentDims;
-  // ComfyUI: common_upscale(hint, 8·w, 8·h, "nearest-exact", "center"), done once per latent size.
-  const hints = links.map((l) => resizeImage(l.hint, width * 8, height * 8, 'nearest-exact', 'center'));
-  const ranges = links.map((l) => ({ high: percentToSigma(l.startPercent), low: percentToSigma(l.endPercent) }));
+  const ranges = links.map((l) => ({ high: percentToSigma(l.startPercent, schedule), low: percentToSigma(l.endPercent, schedule) }));
+  const resized = new Map<string, ImageBatch[]>();
   const hintFeeds = new Map<string, Feeds>();
   return {
     variant: { residuals: 'fused', nets: links.map((l) => ({ path: l.controlNet.controlnet.path, sharedHint: l.hint.batch === 1 })) },
     feeds(call, rows) {
-      const batch = call.guidance === 'cond' ? rows : rows / 2;
-      const key = `${rows}:${batch}`;
+      const chunks = callChunks(call);
+      const batch = rows / chunks.length;
+      const [height, width] = call.dims ? [call.dims[2], call.dims[3]] : [latentDims[2], latentDims[3]];
+      const size = `${height}x${width}`;
+      let hints = resized.get(size);
+      if (!hints) {
+        // ComfyUI: common_upscale(hint, 8·w, 8·h, "nearest-exact", "center"), redone when the size changes.
+        hints = links.map((l) => resizeImage(l.hint, width * 8, height * 8, 'nearest-exact', 'center'));
+        resized.set(size, hints);
+      }
+      const key = `${rows}:${batch}:${size}`;
       let hintFeed = hintFeeds.get(key);
       if (!hintFeed) {
         hintFeed = Object.fromEntries(hints.map((h, i) => {
@@ -76,8 +99,9 @@ export function planControl(positive: Conditioning, negative: Conditioning, late
         const active = call.sigma <= ranges[i].high && call.sigma >= ranges[i].low;
         const strength = new Float32Array(rows);
         for (let r = 0; r < rows; r++) {
-          const side = call.guidance === 'uncond+cond' && r < batch ? negativeLinks : positiveLinks;
-          strength[r] = active && side.includes(link) ? link.strength : 0;
+          const chunk = chunks[Math.floor(r / batch)];
+          const chain = sideChains[chunk.branch][chunk.entry] ?? [];
+          strength[r] = active && chain.includes(link) ? link.strength : 0;
         }
         feeds[`controlnet.${i}.strength`] = { dims: [rows], data: strength };
       });
@@ -97,16 +121,24 @@ export interface GuidedUnetRequest {
   log?: RuntimeLog;
 }
 
-/** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. */
-export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetRequest): Promise<GuidedUnet> {
-  const plan = planControl(request.positive, request.negative, request.latentDims);
+/** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. The
+ *  conditionings are resolved to the latent (area-conds.ts); `conds` is what the sampler needs of them. */
+export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetRequest): Promise<GuidedUnet & { conds: GuidanceConds }> {
+  const schedule = modelSchedule(request.model);
+  const resolved = resolveConditionings(request.positive, request.negative, request.latentDims, schedule);
+  const plan = planControl(resolved.positive, resolved.negative, request.latentDims, schedule);
   const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
   const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
   const patchFeeds = request.patch?.extraFeeds;
+  const cond = resolved.positive.map((e) => e.embeds);
+  const uncond = resolved.negative.map((e) => e.embeds);
+  if (cond.length === 0) throw new Error('positive: the conditioning has no entries');
   return {
     session,
-    positive: conditioningEmbeds(request.positive, 'positive'),
-    negative: conditioningEmbeds(request.negative, 'negative'),
+    positive: cond[0],
+    negative: uncond[0] ?? cond[0],
+    entries: { cond, uncond },
+    conds: resolved.conds,
     extraFeeds: plan.variant || patchFeeds
       ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows) })
       : undefined,

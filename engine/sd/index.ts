@@ -38,6 +38,7 @@ export { openControlnet, ControlnetError } from './controlnet/controlnet-checkpo
 export type { FusedControlnet } from './controlnet/unet-controlnet.ts';
 export type { SdControlNet, ControlLink } from './wire-types.ts';
 export { prepareGuidedUnet, planControl } from './guided-unet.ts';
+export { modelSchedule } from './model-sampling.ts';
 export { percentToSigma } from '../sampling/index.ts'; // lives in sampling/schedule.ts; kept here for callers
 export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
 export type { InvAdapter, TrainingFreeOptions } from './inv-adapter/inv-adapter.ts';

@@ -7,12 +7,19 @@ import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch, MaskBatch } from '../image/index.ts';
 import type { EaaPatch } from './inv-adapter/eaa-settings.ts';
+import type { Prediction } from '../sampling/index.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {
   checkpoint: Checkpoint;
   /** Embedded Attention Adapter added by EAAInject (eaa-patch.ts); sampling uses the EAA UNet variant. */
   eaa?: EaaPatch;
+  /** ModelSamplingDiscrete's `sampling` (ComfyUI's model_sampling object patch); undefined: ε prediction. */
+  prediction?: Prediction;
+  /** ModelSamplingDiscrete's zsnr: the σ table rescaled to zero terminal SNR. */
+  zsnr?: boolean;
+  /** RescaleCFG's multiplier (ComfyUI's sampler_cfg_function); undefined: plain CFG. */
+  rescaleCfg?: number;
 }
 
 export interface SdClip {
@@ -56,6 +63,27 @@ export interface ConditioningEntry {
   /** ComfyUI's `control_apply_to_uncond` (set by the old ControlNetApply): a positive entry's control also
    *  serves a negative conditioning that has none of its own. */
   controlApplyToUncond?: boolean;
+  /** ConditioningSetArea (latent cells: pixels // 8) or ConditioningSetAreaPercentage (fractions of the
+   *  latent, resolved when sampling): where this entry acts. */
+  area?: ConditioningArea;
+  /** ConditioningSetArea…'s strength: the entry's weight where areas overlap (default 1). */
+  strength?: number;
+  /** ConditioningSetMask: where this entry acts (resized to the latent when sampling), its strength, and
+   *  whether the model only sees the mask's bounding box ("mask bounds"). */
+  mask?: MaskBatch;
+  maskStrength?: number;
+  setAreaToBounds?: boolean;
+  /** ConditioningSetTimestepRange: active while σ is within [σ(endPercent), σ(startPercent)]. */
+  startPercent?: number;
+  endPercent?: number;
+}
+
+export interface ConditioningArea {
+  unit: 'cells' | 'fraction';
+  height: number;
+  width: number;
+  y: number;
+  x: number;
 }
 
 export type Conditioning = ConditioningEntry[];

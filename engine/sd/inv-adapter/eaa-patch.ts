@@ -5,7 +5,8 @@
 import { openSafetensors } from '../../onnx/index.ts';
 import type { SafetensorsFile } from '../../onnx/index.ts';
 import { percentToSigma } from '../../sampling/index.ts';
-import type { ModelCall } from '../../sampling/index.ts';
+import { callChunks, type ModelCall } from '../../sampling/index.ts';
+import { modelSchedule } from '../model-sampling.ts';
 import type { Tensor } from '../../tensor/index.ts';
 import { resizeImage, makeImageBatch } from '../../image/index.ts';
 import type { MaskBatch } from '../../image/index.ts';
@@ -66,11 +67,12 @@ export interface EaaUnetPatch {
 }
 
 /** σ per row for one side of a call. */
-function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pick<ModelCall, 'guidance'>, rows: number): Float32Array {
+function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pick<ModelCall, 'guidance' | 'chunks'>, rows: number): Float32Array {
   const sigma = new Float32Array(rows);
   if (!active || !enabled || patch.weight === 0) return sigma;
-  const uncondRows = call.guidance === 'uncond+cond' ? rows / 2 : 0;
-  for (let r = 0; r < rows; r++) sigma[r] = r < uncondRows && !patch.applyToUncond ? 0 : patch.weight;
+  const chunks = callChunks(call);
+  const batch = rows / chunks.length;
+  for (let r = 0; r < rows; r++) sigma[r] = chunks[Math.floor(r / batch)].branch === 'uncond' && !patch.applyToUncond ? 0 : patch.weight;
   return sigma;
 }
 
@@ -84,8 +86,9 @@ export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUn
   checkEaaInputs(model, patch.adapter, patch.features);
   const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
   const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
-  const high = percentToSigma(patch.startAt);
-  const low = percentToSigma(patch.endAt);
+  const schedule = modelSchedule(model);
+  const high = percentToSigma(patch.startAt, schedule);
+  const low = percentToSigma(patch.endAt, schedule);
   const trained = patch.adapter.mode === 'trained';
   let file: SafetensorsFile | undefined;
   let largestGap = 0;
