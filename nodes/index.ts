@@ -6,6 +6,7 @@ import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
 import { latentOpNodes } from './latent-ops.ts';
 import { maskNodes } from './mask.ts';
+import { inpaintNodes } from './inpaint.ts';
 import { conditioningOpNodes } from './conditioning-ops.ts';
 import { samplingNodes } from './sampling.ts';
 import { faceNodes } from './face.ts';
@@ -13,7 +14,7 @@ import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

@@ -56,6 +56,11 @@ export interface ConditioningEntry {
   /** ComfyUI's `control_apply_to_uncond` (set by the old ControlNetApply): a positive entry's control also
    *  serves a negative conditioning that has none of its own. */
   controlApplyToUncond?: boolean;
+  /** InpaintModelConditioning's `concat_latent_image` (model space, the masked-out image's latent) and
+   *  `concat_mask` (pixel size): what an inpainting UNet (9 input channels) gets beside the noisy latent
+   *  (sd/inpaint-concat.ts); other UNets ignore them. */
+  concatLatent?: Tensor;
+  concatMask?: MaskBatch;
 }
 
 export type Conditioning = ConditioningEntry[];
