@@ -5,7 +5,9 @@ import { resizeImage } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
 import type { ModelCall } from '../sampling/index.ts';
-import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
+import type { Conditioning, ControlLink, Latent, SdModel } from './wire-types.ts';
+import { makeTensor } from '../tensor/index.ts';
+import { inpaintConcat, resizeToBatchSize } from './inpaint-concat.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
 import { conditioningEmbeds } from './eps-model.ts';
@@ -92,9 +94,32 @@ export interface GuidedUnetRequest {
   negative: Conditioning;
   /** The latent being sampled, [B,4,h,w]. */
   latentDims: readonly number[];
+  /** The latent itself (model space) with its noise mask: an inpainting UNet's concat input falls back to them
+   *  (inpaint-concat.ts). Without it, zeros of latentDims and no mask. */
+  latent?: Latent;
   /** What another model patch adds (e.g. the EAA): merged into the variant and into every call's feeds. */
   patch?: { variant: UnetVariant; extraFeeds?: GuidedUnet['extraFeeds'] };
   log?: RuntimeLog;
+}
+
+/** An inpainting UNet's `concat` feed per call: rows [uncond…, cond…] from the negative and positive sides. */
+function inpaintFeeds(request: GuidedUnetRequest): NonNullable<GuidedUnet['extraFeeds']> {
+  const latent = request.latent ?? { samples: makeTensor(request.latentDims) };
+  const sides = { negative: inpaintConcat(request.negative[0], latent), positive: inpaintConcat(request.positive[0], latent) };
+  const cache = new Map<string, Feeds>();
+  return (call, rows) => {
+    const key = `${call.guidance}:${rows}`;
+    let feeds = cache.get(key);
+    if (!feeds) {
+      const parts = call.guidance === 'cond' ? [sides.positive] : [sides.negative, sides.positive];
+      const resized = parts.map((t) => resizeToBatchSize(t, rows / parts.length));
+      const data = new Float32Array(resized.reduce((n, t) => n + t.data.length, 0));
+      resized.reduce((offset, t) => { data.set(t.data, offset); return offset + t.data.length; }, 0);
+      feeds = { concat: { dims: [rows, ...sides.positive.dims.slice(1)], data } };
+      cache.set(key, feeds);
+    }
+    return feeds;
+  };
 }
 
 /** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. */
@@ -103,12 +128,14 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
   const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
   const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
   const patchFeeds = request.patch?.extraFeeds;
+  const { unet } = request.model.checkpoint.config;
+  const concatFeeds = unet.inChannels > unet.outChannels ? inpaintFeeds(request) : undefined;
   return {
     session,
     positive: conditioningEmbeds(request.positive, 'positive'),
     negative: conditioningEmbeds(request.negative, 'negative'),
-    extraFeeds: plan.variant || patchFeeds
-      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows) })
+    extraFeeds: plan.variant || patchFeeds || concatFeeds
+      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows), ...concatFeeds?.(call, rows) })
       : undefined,
   };
 }
