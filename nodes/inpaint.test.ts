@@ -12,8 +12,11 @@ import { makeTensor } from '../engine/tensor/index.ts';
 import { VAEEncodeForInpaint, InpaintModelConditioning, ImagePadForOutpaint, LoadImageMask } from './inpaint.ts';
 import { alignMaskForVae, greyOutMasked, growInpaintMask } from './inpaint-pixels.ts';
 import { VAEEncode } from './latent.ts';
+import { KSampler } from './sampling.ts';
+import { writeInpaintingFixture } from '../engine/sd/test-fixture.ts';
+import { tempDir } from '../engine/onnx/test-helpers.ts';
 import { createTestContext } from './test-context.ts';
-import { fixtureModels, withSd } from './sd-test-fixture.ts';
+import { fixtureModels, runtime, withSd } from './sd-test-fixture.ts';
 
 const outputs = async (node: { run: (inputs: never, ctx: never) => unknown }, inputs: Record<string, unknown>, ctx: unknown) =>
   ((await node.run(inputs as never, ctx as never)) as { outputs: unknown[] }).outputs;
@@ -154,4 +157,24 @@ test('InpaintModelConditioning: the whole image\'s latent, the unrounded mask as
   }
   const [, , bare] = await outputs(InpaintModelConditioning, { positive: text(), negative: text(), vae, pixels: image, mask, noise_mask: false }, t.ctx) as [Conditioning, Conditioning, Latent];
   assert.equal(bare.noiseMask, undefined);
+}));
+
+test('KSampler on an inpainting checkpoint with InpaintModelConditioning: unmasked cells kept, the concat latent reaches the UNet', () => withSd(async (t) => {
+  const { vae } = await fixtureModels();
+  // conv_in weights on the masked-image channels only: ε depends on the concat latent alone.
+  const model = { checkpoint: runtime().checkpoint(writeInpaintingFixture(tempDir(), 'masked-image')) };
+  const image = ramp(1, 16, 16);
+  const mask = makeMaskBatch(1, 16, 16);
+  for (let y = 0; y < 16; y++) mask.data.fill(1, y * 16, y * 16 + 8); // left half: latent column 0
+  const text = (): Conditioning => [{ embeds: makeTensor([1, 77, 32]) }];
+  const [positive, negative, latent] = await outputs(InpaintModelConditioning, { positive: text(), negative: text(), vae, pixels: image, mask, noise_mask: true }, t.ctx) as [Conditioning, Conditioning, Latent];
+  const sampling = { model, seed: 3n, steps: 2, cfg: 2, sampler_name: 'euler', scheduler: 'normal', latent_image: latent, denoise: 1 };
+  const [withConcat] = await outputs(KSampler, { ...sampling, positive, negative }, t.ctx) as [Latent];
+  const [withoutConcat] = await outputs(KSampler, { ...sampling, positive: text(), negative: text() }, t.ctx) as [Latent];
+  const column = (l: Latent, x: number) => [...l.samples.data].filter((_, i) => i % 2 === x);
+  assert.deepEqual(column(withConcat, 1), column(latent, 1));
+  assert.ok(column(withConcat, 0).every(Number.isFinite));
+  // Without the conditioning's concat the UNet gets the latent itself (not the grey-filled one) as masked image.
+  assert.notDeepEqual(column(withConcat, 0), column(withoutConcat, 0));
+  assert.deepEqual(column(withoutConcat, 1), column(latent, 1));
 }));
