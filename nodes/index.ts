@@ -6,6 +6,7 @@ import { conditioningNodes } from './conditioning.ts';
 import { latentNodes } from './latent.ts';
 import { latentOpNodes } from './latent-ops.ts';
 import { maskNodes } from './mask.ts';
+import { inpaintNodes } from './inpaint.ts';
 import { conditioningOpNodes } from './conditioning-ops.ts';
 import { samplingNodes } from './sampling.ts';
 import { samplingCustomNodes } from './sampling-custom.ts';
@@ -16,7 +17,7 @@ import { modelMergeNodes } from './model-merge.ts';
 import { conditioningAreaNodes } from './conditioning-area.ts';
 import { modelSamplingNodes } from './model-sampling.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

@@ -56,6 +56,7 @@ async function runCustom(
     positive: guider.positive,
     negative: guider.negative,
     latentDims: latent.samples.dims,
+    latent,
     patch: eaaPatch(guider.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });

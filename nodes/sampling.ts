@@ -52,6 +52,7 @@ async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<L
     positive: request.positive,
     negative: request.negative,
     latentDims: request.latent.samples.dims,
+    latent: request.latent,
     patch: eaaPatch(request.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });

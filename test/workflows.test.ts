@@ -11,9 +11,9 @@ import { createRegistry } from '../nodes/index.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DIR = join(ROOT, 'workflows');
-// The input folder a user would have: the shipped example image and a face photo (face-api's sample).
+// The input folder a user would have: the shipped example images and a face photo (face-api's sample).
 const input = mkdtempSync(join(tmpdir(), 'invgraph-workflows-'));
-copyFileSync(join(DIR, 'inputs', 'example.png'), join(input, 'example.png'));
+for (const name of readdirSync(join(DIR, 'inputs'))) copyFileSync(join(DIR, 'inputs', name), join(input, name));
 const faceApi = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
 copyFileSync(join(faceApi, '..', 'demo', 'sample1.jpg'), join(input, 'face.jpg'));
 const env = { folders: { input, output: join(ROOT, 'output'), temp: join(ROOT, 'temp'), models: join(ROOT, 'models') } };

@@ -6,7 +6,9 @@ import type { ImageBatch } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
 import { callChunks, type GuidanceConds, type ModelCall, type SigmaSchedule } from '../sampling/index.ts';
 import { modelSchedule } from './model-sampling.ts';
-import type { Conditioning, ControlLink, SdModel } from './wire-types.ts';
+import type { Conditioning, ControlLink, Latent, SdModel } from './wire-types.ts';
+import { makeTensor } from '../tensor/index.ts';
+import { inpaintConcat, resizeToBatchSize } from './inpaint-concat.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
 import { resolveConditionings } from './area-conds.ts';
@@ -116,9 +118,33 @@ export interface GuidedUnetRequest {
   negative: Conditioning;
   /** The latent being sampled, [B,4,h,w]. */
   latentDims: readonly number[];
+  /** The latent itself (model space) with its noise mask: an inpainting UNet's concat input falls back to them
+   *  (inpaint-concat.ts). Without it, zeros of latentDims and no mask. */
+  latent?: Latent;
   /** What another model patch adds (e.g. the EAA): merged into the variant and into every call's feeds. */
   patch?: { variant: UnetVariant; extraFeeds?: GuidedUnet['extraFeeds'] };
   log?: RuntimeLog;
+}
+
+/** An inpainting UNet's `concat` feed per call: each chunk of B rows gets its side's [mask, masked-image
+ *  latent] (the first entry of that side, as ComfyUI's concat_cond reads it). */
+function inpaintFeeds(request: GuidedUnetRequest): NonNullable<GuidedUnet['extraFeeds']> {
+  const latent = request.latent ?? { samples: makeTensor(request.latentDims) };
+  const sides = { uncond: inpaintConcat(request.negative[0], latent), cond: inpaintConcat(request.positive[0], latent) };
+  const cache = new Map<string, Feeds>();
+  return (call, rows) => {
+    const chunks = callChunks(call);
+    const key = `${chunks.map((c) => c.branch).join(',')}:${rows}`;
+    let feeds = cache.get(key);
+    if (!feeds) {
+      const resized = chunks.map((c) => resizeToBatchSize(sides[c.branch], rows / chunks.length));
+      const data = new Float32Array(resized.reduce((n, t) => n + t.data.length, 0));
+      resized.reduce((offset, t) => { data.set(t.data, offset); return offset + t.data.length; }, 0);
+      feeds = { concat: { dims: [rows, ...sides.cond.dims.slice(1)], data } };
+      cache.set(key, feeds);
+    }
+    return feeds;
+  };
 }
 
 /** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. The
@@ -130,6 +156,12 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
   const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
   const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
   const patchFeeds = request.patch?.extraFeeds;
+  const { unet } = request.model.checkpoint.config;
+  const isInpainting = unet.inChannels > unet.outChannels;
+  if (isInpainting && [...resolved.conds.cond, ...resolved.conds.uncond].some((e) => e.area)) {
+    throw new Error('an inpainting checkpoint (9 input channels) cannot be combined with conditioning areas yet (ConditioningSetArea, "mask bounds")');
+  }
+  const concatFeeds = isInpainting ? inpaintFeeds(request) : undefined;
   const cond = resolved.positive.map((e) => e.embeds);
   const uncond = resolved.negative.map((e) => e.embeds);
   if (cond.length === 0) throw new Error('positive: the conditioning has no entries');
@@ -139,8 +171,8 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
     negative: uncond[0] ?? cond[0],
     entries: { cond, uncond },
     conds: resolved.conds,
-    extraFeeds: plan.variant || patchFeeds
-      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows) })
+    extraFeeds: plan.variant || patchFeeds || concatFeeds
+      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows), ...concatFeeds?.(call, rows) })
       : undefined,
   };
 }

@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { openSafetensors } from '../onnx/index.ts';
+import { openSafetensors, writeSafetensors } from '../onnx/index.ts';
+import type { TensorToWrite } from '../onnx/index.ts';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/sd15-tiny/', import.meta.url));
 export const FIXTURE_CHECKPOINT = join(FIXTURE_DIR, 'checkpoint.safetensors');
@@ -51,4 +52,30 @@ export function assertClose(actual: ArrayLike<number>, ref: ArrayLike<number>, l
   }
   if (!(diff <= 1e-4 * (1 + big))) throw new Error(`${label}: max|a-b| = ${diff} exceeds 1e-4·(1+${big})`);
   return diff;
+}
+
+/**
+ * An inpainting copy of the fixture checkpoint (conv_in takes 9 channels: latent, mask, masked-image latent)
+ * whose 4 original conv_in input channels sit at `place` and every other channel's weights are 0: at 'latent'
+ * it computes the fixture UNet of the noisy latent, at 'masked-image' the fixture UNet of the concat latent.
+ */
+export function writeInpaintingFixture(dir: string, place: 'latent' | 'masked-image'): string {
+  const src = openSafetensors(FIXTURE_CHECKPOINT);
+  const key = 'model.diffusion_model.input_blocks.0.0.weight';
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, info] of src.tensors) tensors[name] = { dtype: info.dtype, shape: info.shape, data: src.readBytes(name) };
+  const [out, inChannels, kh, kw] = src.tensors.get(key)!.shape;
+  const original = src.read(key);
+  const widened = new Float32Array(out * 9 * kh * kw);
+  const first = place === 'latent' ? 0 : 5;
+  for (let o = 0; o < out; o++) {
+    for (let c = 0; c < inChannels; c++) {
+      widened.set(original.subarray((o * inChannels + c) * kh * kw, (o * inChannels + c + 1) * kh * kw), (o * 9 + first + c) * kh * kw);
+    }
+  }
+  tensors[key] = { dtype: 'F32', shape: [out, 9, kh, kw], data: widened };
+  const path = join(dir, `inpainting-${place}.safetensors`);
+  writeSafetensors(path, tensors);
+  writeFixtureConfigBeside(path);
+  return path;
 }

@@ -76,6 +76,11 @@ export interface ConditioningEntry {
   /** ConditioningSetTimestepRange: active while σ is within [σ(endPercent), σ(startPercent)]. */
   startPercent?: number;
   endPercent?: number;
+  /** InpaintModelConditioning's `concat_latent_image` (model space, the masked-out image's latent) and
+   *  `concat_mask` (pixel size): what an inpainting UNet (9 input channels) gets beside the noisy latent
+   *  (sd/inpaint-concat.ts); other UNets ignore them. */
+  concatLatent?: Tensor;
+  concatMask?: MaskBatch;
 }
 
 export interface ConditioningArea {

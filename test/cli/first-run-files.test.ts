@@ -14,7 +14,7 @@ test('an empty input folder gets the shipped example images; existing files are 
   const dir = mkdtempSync(join(tmpdir(), 'invgraph-input-'));
   try {
     const input = join(dir, 'input');
-    assert.deepEqual(await seedInputFolder(input), ['example.png']);
+    assert.deepEqual((await seedInputFolder(input)).sort(), ['example-inpaint.png', 'example.png']);
     assert.deepEqual(readFileSync(join(input, 'example.png')), readFileSync(join(ROOT, 'workflows/inputs/example.png')));
     writeFileSync(join(input, 'example.png'), 'mine');
     assert.deepEqual(await seedInputFolder(input), []);

@@ -114,10 +114,12 @@ test('SDXL, SD2 and ControlNet files are refused saying what they are', () => {
   assert.throws(() => openCheckpoint(fake(['foo.weight'])), /has no UNet tensors \(model\.diffusion_model\.\*\); it holds e\.g\. foo\.weight/);
 });
 
-test('inpainting and v-prediction models are refused', () => {
-  const inpaint = rewriteFixture((name, t) => name === 'model.diffusion_model.input_blocks.0.0.weight'
-    ? { dtype: 'F32', shape: [32, 9, 3, 3], data: new Float32Array(32 * 9 * 9) } : t);
-  assert.throws(() => openCheckpoint(inpaint), /is an inpainting model \(the UNet takes 9 input channels\)/);
+test('inpainting models (9-channel conv_in) open; other input widths and v-prediction models are refused', () => {
+  const widen = (channels: number) => rewriteFixture((name, t) => name === 'model.diffusion_model.input_blocks.0.0.weight'
+    ? { dtype: 'F32', shape: [32, channels, 3, 3], data: new Float32Array(32 * channels * 9) } : t);
+  const inpainting = openCheckpoint(widen(9)).config.unet;
+  assert.deepEqual([inpainting.inChannels, inpainting.outChannels], [9, 4]);
+  assert.throws(() => openCheckpoint(widen(8)), /has a UNet with 8 input channels \(SD1\.5 has 4, its inpainting models 9\)/);
   const v = rewriteFixture((_, t) => t, 'v-model.safetensors');
   const yaml = v.replace(/\.safetensors$/, '.yaml');
   writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('\n  params:\n', '\n  params:\n    parameterization: "v"\n'));

@@ -1,7 +1,8 @@
 // Opens an SD1.5 checkpoint — an LDM single file (.safetensors, or a PyTorch .ckpt/.pt read without
 // running its pickle, torch-file.ts) or a diffusers folder — and presents
 // each network's weights under diffusers names (key-map.ts), with its architecture config. Refuses
-// SDXL, SD2.x, inpainting and v-prediction models with a message saying what the file is.
+// SDXL, SD2.x and v-prediction models with a message saying what the file is (inpainting UNets, 9 input
+// channels, are accepted).
 // EMA (choice, as ComfyUI): full training files also hold `model_ema.*` copies; we use the regular
 // `model.diffusion_model.*` weights and ignore the EMA ones ("emaonly" files carry EMA weights there).
 import { existsSync, statSync } from 'node:fs';
@@ -80,8 +81,11 @@ function refuseArchitecture(path: string, config: Sd15Config, hints: ConfigHints
   const { unet } = config;
   if (unet.crossAttentionDim === 2048) throw what('is an SDXL model (text context width 2048)');
   if (unet.crossAttentionDim === 1024 || unet.useLinearProjection) throw what('is a Stable Diffusion 2.x model (text context width 1024 / linear proj_in)');
-  if (unet.inChannels === 9) throw what('is an inpainting model (the UNet takes 9 input channels)');
-  if (unet.inChannels !== 4) throw what(`has a UNet with ${unet.inChannels} input channels (SD1.5 has 4)`);
+  if (unet.outChannels !== 4) throw what(`has a UNet with ${unet.outChannels} output channels (SD1.5 has 4)`);
+  // 9 = an inpainting UNet: latent + mask + masked-image latent (unet.ts `concat`, sd/inpaint-concat.ts).
+  if (unet.inChannels !== 4 && unet.inChannels !== 9) {
+    throw what(`has a UNet with ${unet.inChannels} input channels (SD1.5 has 4, its inpainting models 9)`);
+  }
   if (hints.vPrediction) throw what('is a v-prediction model (its config says parameterization v / prediction_type v_prediction)');
   if (config.clip.hiddenSize !== unet.crossAttentionDim) {
     throw what(`pairs a ${config.clip.hiddenSize}-wide text encoder with a UNet expecting ${unet.crossAttentionDim}-wide context`);

@@ -61,7 +61,7 @@ function checkFits(net: Controlnet, unet: UnetConfig): void {
   const mismatch = !same(c.blockOutChannels, unet.blockOutChannels) ? `widths ${c.blockOutChannels.join('/')} vs the UNet's ${unet.blockOutChannels.join('/')}`
     : c.layersPerBlock !== unet.layersPerBlock ? `${c.layersPerBlock} resnets per level vs the UNet's ${unet.layersPerBlock}`
       : c.crossAttentionDim !== unet.crossAttentionDim ? `text width ${c.crossAttentionDim} vs the UNet's ${unet.crossAttentionDim}`
-        : c.inChannels !== unet.inChannels ? `${c.inChannels} latent channels vs the UNet's ${unet.inChannels}` : '';
+        : c.inChannels !== unet.outChannels ? `${c.inChannels} latent channels vs the UNet's ${unet.outChannels}` : '';
   if (mismatch) throw new ControlnetError(`ControlNet ${net.path} does not fit this checkpoint (${mismatch}); use a ControlNet made for this base model`);
 }
 

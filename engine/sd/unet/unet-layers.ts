@@ -19,6 +19,9 @@ const LAYER_NORM_EPS = 1e-5;
 export interface UnetInputs {
   /** Noisy latent [B,4,H,W]. */
   sample: Value;
+  /** Inpainting UNets (conv_in takes 9 channels): [B,5,H,W] = [mask, masked-image latent], concatenated after
+   *  `sample` before conv_in (ComfyUI's c_concat, sd/inpaint-concat.ts). */
+  concat?: Value;
   /** Timestep per row [B], float32 (fractional timesteps allowed, as k-diffusion samplers produce). */
   timestep: Value;
   /** Text embedding [B,S,Ctx]; S = 77·k for long prompts. */

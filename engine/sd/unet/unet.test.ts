@@ -10,7 +10,7 @@ import { unetModelPath } from './unet.ts';
 import type { UnetVariant } from './unet.ts';
 import { transformerBlocks } from './unet-blocks.ts';
 import { EaaAdapterError } from '../inv-adapter/unet-eaa.ts';
-import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from '../test-fixture.ts';
+import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose, writeInpaintingFixture } from '../test-fixture.ts';
 import type { Golden } from '../test-fixture.ts';
 import { tempDir, noise } from '../../onnx/test-helpers.ts';
 
@@ -124,4 +124,30 @@ test('UNet + ControlNet residual inputs match the golden', async () => {
 test('an adapter file that does not fit is refused with a message naming the file and key', () => {
   assert.throws(() => unetModelPath(cacheDir, checkpoint, { eaa: { adapterPath: FIXTURE_CHECKPOINT } }), (err: Error) =>
     err instanceof EaaAdapterError && err.message.includes(FIXTURE_CHECKPOINT) && err.message.includes('inv-adapter'));
+});
+
+test('inpainting UNet (9-channel conv_in): `concat` [mask, masked-image latent] follows `sample` into conv_in', async () => {
+  const feeds = { ...unetFeeds(unetGolden), timestep: feed(unetGolden('timestep_float')) };
+  const sample = unetGolden('sample');
+  const [batch, , height, width] = sample.dims;
+  const plane = height * width;
+  const run9 = async (place: 'latent' | 'masked-image', sampleData: Float32Array, concatData: Float32Array) => {
+    const inpainting = openCheckpoint(writeInpaintingFixture(tempDir(), place));
+    assert.deepEqual([inpainting.config.unet.inChannels, inpainting.config.unet.outChannels], [9, 4]);
+    const session = await createSession(unetModelPath(cacheDir, inpainting, {}).path, { device: 'cpu', threads: 1 });
+    try {
+      const out = await session.run({ ...feeds, sample: { dims: sample.dims, data: sampleData }, concat: { dims: [batch, 5, height, width], data: concatData } });
+      return out.out;
+    } finally {
+      await session.release();
+    }
+  };
+  // Weights on channels 0..3 only: the fixture UNet of `sample`, whatever the concat holds.
+  const atLatent = await run9('latent', sample.data, noise(batch * 5 * plane, 3));
+  assert.deepEqual(atLatent.dims, [batch, 4, height, width]);
+  assertClose(atLatent.data, unetGolden('out').data, 'weights on the latent channels');
+  // Weights on channels 5..8 only: the fixture UNet of the concat's latent part, whatever `sample` holds.
+  const concat = noise(batch * 5 * plane, 4);
+  for (let b = 0; b < batch; b++) concat.set(sample.data.subarray(b * 4 * plane, (b + 1) * 4 * plane), (b * 5 + 1) * plane);
+  assertClose((await run9('masked-image', noise(sample.data.length, 5), concat)).data, unetGolden('out').data, 'weights on the masked-image channels');
 });

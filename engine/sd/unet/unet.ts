@@ -1,7 +1,7 @@
 // SD1.5 UNet2DConditionModel as an ONNX graph, reading like diffusers 0.30.3 (the goldens' version)
 // `models/unets/unet_2d_condition.py` `forward`; the blocks are in unet-layers.ts. sd15-reference.md §1;
 // variants: unet-variant.ts.
-import { GraphBuilder, Module, conv2d, groupNorm, silu, add, cachedModel, openSafetensors, checkpointFingerprint } from '../../onnx/index.ts';
+import { GraphBuilder, Module, conv2d, groupNorm, silu, add, concat, cachedModel, openSafetensors, checkpointFingerprint } from '../../onnx/index.ts';
 import type { Value } from '../../onnx/index.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
@@ -26,8 +26,9 @@ export function unetForward(root: Module, inputs: UnetInputs, config: UnetConfig
   const temb = timestepEmbedding(root.at('time_embedding'), inputs.timestep, config.blockOutChannels[0]);
   const fwd: Forward = { config, temb, text: inputs.encoderHiddenStates, extras };
 
-  // 2. pre-process: [B,4,H,W] → [B,C0,H,W]
-  let h = conv2d(root.at('conv_in'), inputs.sample, { pad: 1 });
+  // 2. pre-process: [B,4,H,W] (+ [B,5,H,W] inpainting concat) → [B,C0,H,W]
+  const x = inputs.concat ? concat([inputs.sample, inputs.concat], 1) : inputs.sample;
+  let h = conv2d(root.at('conv_in'), x, { pad: 1 });
 
   // 3. down: [B,C0,H,W] → [B,C3,H/8,W/8]; skips s0…s11 in push order
   const skips: Value[] = [h];
@@ -53,18 +54,22 @@ export function unetForward(root: Module, inputs: UnetInputs, config: UnetConfig
 
 /**
  * The UNet graph of a checkpoint. Inputs: `sample` [B,4,H,W] float32, `timestep` [B] float32 (one per row),
- * `encoder_hidden_states` [B,S,Ctx] float32. Output: `out` [B,4,H,W], plus what the variant adds
+ * `encoder_hidden_states` [B,S,Ctx] float32, and for an inpainting UNet (conv_in wider than the latent)
+ * `concat` [B,in−4,H,W] (mask, masked-image latent). Output: `out` [B,4,H,W], plus what the variant adds
  * (unet-variant.ts).
  */
 export function buildUnetGraph(checkpoint: Pick<Checkpoint, 'unet' | 'config'>, variant: UnetVariant = {}): GraphBuilder {
   const { config } = checkpoint;
   checkVariant(config.unet, variant);
   const g = new GraphBuilder({ name: 'unet', compute: variant.compute ?? 'float32' });
+  const latentChannels = config.unet.outChannels;
+  const concatChannels = config.unet.inChannels - latentChannels;
   const inputs: UnetInputs = {
-    sample: g.input('sample', 'float32', ['B', config.unet.inChannels, 'H', 'W']),
+    sample: g.input('sample', 'float32', ['B', latentChannels, 'H', 'W']),
     // The sinusoid needs float32 even in a float16 graph (timesteps up to 999 feed cos/sin).
     timestep: g.input('timestep', 'float32', ['B'], { keepFloat32: true }),
     encoderHiddenStates: g.input('encoder_hidden_states', 'float32', ['B', 'S', config.unet.crossAttentionDim]),
+    ...(concatChannels > 0 ? { concat: g.input('concat', 'float32', ['B', concatChannels, 'H', 'W']) } : {}),
   };
   const extras = variantExtras(g, config.unet, variant, inputs);
   g.output(unetForward(new Module(g, checkpoint.unet, ''), inputs, config.unet, extras), 'out');
