@@ -12,8 +12,9 @@ import { faceNodes } from './face.ts';
 import { invAdapterNodes } from './inv-adapter.ts';
 import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
+import { upscaleNodes } from './upscale.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...samplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes, ...upscaleNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

@@ -1,5 +1,6 @@
 // Public surface of engine/upscale: image upscaler models (ESRGAN / Real-ESRGAN RRDBNet, SRVGGNetCompact)
 // detected from their weight files, built as ONNX graphs, and run tile by tile.
+import './wire-types.ts';
 export { detectUpscaler, UpscaleModelError } from './architecture.ts';
 export type { UpscaleArch, EsrganArch, CompactArch, DetectedUpscaler, TensorShapes } from './architecture.ts';
 export { buildUpscaleGraph } from './upscale-graph.ts';
@@ -9,3 +10,5 @@ export { upscaleTiled, tileStarts, pixelUnshuffle, isOutOfMemory } from './tiled
 export type { TiledOptions } from './tiled.ts';
 export { demoUpscalerTensors, DEMO_UPSCALERS } from './demo-weights.ts';
 export type { DemoUpscaler } from './demo-weights.ts';
+export { upscaleImage, UPSCALE_TILE, UPSCALE_OVERLAP, MAX_UPSCALE_OUTPUT_PIXELS } from './upscale-run.ts';
+export type { UpscaleRunOptions } from './upscale-run.ts';
