@@ -1,9 +1,9 @@
 // An upscale model file (ComfyUI's models/upscale_models: .pth / .pt / .safetensors): opened header-only,
 // its architecture detected from key names and shapes, its graph built once per file (on-disk graph cache)
 // with initializers pointing at the file's own bytes, as every invgraph network does.
-import { cachedModel, checkpointFingerprint, weightRef } from '../onnx/index.ts';
-import type { SafetensorsFile, WeightSource, ComputeType } from '../onnx/index.ts';
-import { openTensorFile } from '../sd/index.ts';
+import { cachedModel, checkpointFingerprint, weightRef, tensorFileHandle } from '../onnx/index.ts';
+import type { SafetensorsFile, WeightSource, ComputeType, TensorInfo } from '../onnx/index.ts';
+import { openTensorFile, readTorchFile, TorchFileError } from '../sd/index.ts';
 import { detectUpscaler, UpscaleModelError } from './architecture.ts';
 import type { UpscaleArch } from './architecture.ts';
 import { buildUpscaleGraph } from './upscale-graph.ts';
@@ -32,9 +32,35 @@ function weightSource(file: SafetensorsFile, fileKey: (name: string) => string):
   };
 }
 
+type TorchTensor = Parameters<ReturnType<typeof readTorchFile>['locate']>[1];
+
+/**
+ * A BasicSR training file holds `params` and `params_ema` side by side (the loader's state-dict rule finds no
+ * tensors at its top level); its weights are `params_ema`, else `params`, as spandrel takes them.
+ */
+function basicsrParams(path: string): SafetensorsFile | null {
+  const torch = readTorchFile(path);
+  if (!(torch.root instanceof Map)) return null;
+  const params = torch.root.get('params_ema') ?? torch.root.get('params');
+  if (!(params instanceof Map)) return null;
+  const tensors = new Map<string, TensorInfo>();
+  for (const [name, value] of params) {
+    const t = value as TorchTensor;
+    if (typeof name === 'string' && typeof t === 'object' && t !== null && (t as { kind?: unknown }).kind === 'tensor') tensors.set(name, torch.locate(name, t));
+  }
+  return tensorFileHandle(path, torch.fileSize, torch.pickle.length, torch.pickle, {}, tensors);
+}
+
 /** Opens an upscale model; refuses files of other kinds, saying what the file looks like. */
 export function openUpscaleModel(path: string): UpscaleModel {
-  const file = openTensorFile(path, UpscaleModelError);
+  let file = openTensorFile(path, UpscaleModelError);
+  if (file.tensors.size === 0) {
+    try {
+      file = basicsrParams(path) ?? file;
+    } catch (err) {
+      if (!(err instanceof TorchFileError)) throw err; // not a torch file: the detector says what it holds
+    }
+  }
   const { arch, fileKey, description } = detectUpscaler(path, file.tensors);
   return { path, arch, description, weights: weightSource(file, fileKey), fingerprint: checkpointFingerprint(file) };
 }

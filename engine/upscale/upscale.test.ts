@@ -95,8 +95,10 @@ test('files of other kinds are refused, naming the file and what it looks like',
 test('ESRGAN graph = plain-JS reference; the original (.pth), Real-ESRGAN and BSRGAN layouts run the same network', async () => {
   const x: Planes = { c: 3, h: 7, w: 9, data: noise(3 * 7 * 9, 11).map((v) => 0.5 + 0.5 * v) };
   const expected = referenceEsrgan(demoUpscalerTensors(ESRGAN('basicsr')), x, 2, 2);
-  for (const [layout, file] of [['basicsr', 'RealESRGAN_x4plus.safetensors'], ['original', '4x-UltraSharp.pth'], ['bsrgan', 'BSRGAN.pth']] as const) {
-    const model = openUpscaleModel(writeModel(ESRGAN(layout), file));
+  const training = join(tempDir(), 'net_g_5000.pth'); // BasicSR training output: params_ema beside other entries
+  writeTorchCheckpoint(training, demoUpscalerTensors(ESRGAN('basicsr')) as Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>, 'params_ema', { iter: 5000 });
+  for (const [layout, file] of [['basicsr', 'RealESRGAN_x4plus.safetensors'], ['original', '4x-UltraSharp.pth'], ['bsrgan', 'BSRGAN.pth'], ['basicsr', training]] as const) {
+    const model = openUpscaleModel(file === training ? training : writeModel(ESRGAN(layout), file));
     const s = await session(model);
     try {
       const out = await runPlanes(s, x);
