@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { writeSafetensors, createSession } from '../onnx/index.ts';
+import { writeSafetensors, createSession, toFloat16 } from '../onnx/index.ts';
 import type { TensorToWrite, ModelSession } from '../onnx/index.ts';
 import { tempDir, noise, maxAbsDiff, maxAbs } from '../onnx/test-helpers.ts';
 import { writeTorchCheckpoint } from '../sd/checkpoint/test-torch-file.ts';
@@ -133,18 +133,21 @@ test('Real-ESRGAN x2 (pixel-unshuffled input) through the tiler = reference, odd
   }
 });
 
-test('SRVGGNetCompact graph = plain-JS reference', async () => {
+test('SRVGGNetCompact graph = plain-JS reference, from float32 .pth and float16 .safetensors', async () => {
   const spec: DemoUpscaler = { kind: 'compact', features: 6, convs: 3, scale: 4, seed: 4 };
-  const model = openUpscaleModel(writeModel(spec, 'realesr-general-x4v3.pth'));
-  const s = await session(model);
-  try {
-    const x: Planes = { c: 3, h: 6, w: 5, data: noise(90, 2).map((v) => 0.5 + 0.5 * v) };
-    const out = await runPlanes(s, x);
-    const expected = referenceCompact(demoUpscalerTensors(spec), x, 3, 4);
-    assert.deepEqual(out.dims, [1, 3, 24, 20]);
-    assert.ok(maxAbsDiff(out.data, expected.data) < 1e-5, `diff ${maxAbsDiff(out.data, expected.data)}`);
-  } finally {
-    await s.release();
+  const x: Planes = { c: 3, h: 6, w: 5, data: noise(90, 2).map((v) => 0.5 + 0.5 * v) };
+  const expected = referenceCompact(demoUpscalerTensors(spec), x, 3, 4);
+  const half = join(tempDir(), 'realesr-general-x4v3-fp16.safetensors');
+  writeSafetensors(half, Object.fromEntries(Object.entries(demoUpscalerTensors(spec)).map(([k, t]) => [k, { ...t, dtype: 'F16', data: toFloat16(t.data as Float32Array) }])));
+  for (const [path, tolerance] of [[writeModel(spec, 'realesr-general-x4v3.pth'), 1e-5], [half, 5e-3]] as const) {
+    const s = await session(openUpscaleModel(path));
+    try {
+      const out = await runPlanes(s, x);
+      assert.deepEqual(out.dims, [1, 3, 24, 20]);
+      assert.ok(maxAbsDiff(out.data, expected.data) < tolerance, `${path}: diff ${maxAbsDiff(out.data, expected.data)}`);
+    } finally {
+      await s.release();
+    }
   }
 });
 
