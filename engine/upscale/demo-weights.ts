@@ -18,10 +18,12 @@ function values(n: number, seed: number, bound: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => (Math.abs(Math.sin(seed * 7919 + i * 12.9898) * 43758.5453) % 1 * 2 - 1) * bound);
 }
 
-function convTensors(out: Record<string, TensorToWrite>, key: string, cout: number, cin: number, seed: number, gain = 1): void {
+type Fill = (n: number, seed: number, bound: number) => Float32Array;
+
+function convTensors(fill: Fill, out: Record<string, TensorToWrite>, key: string, cout: number, cin: number, seed: number, gain = 1): void {
   const bound = gain / Math.sqrt(cin * 9);
-  out[`${key}.weight`] = { dtype: 'F32', shape: [cout, cin, 3, 3], data: values(cout * cin * 9, seed, bound) };
-  out[`${key}.bias`] = { dtype: 'F32', shape: [cout], data: values(cout, seed + 0.5, bound) };
+  out[`${key}.weight`] = { dtype: 'F32', shape: [cout, cin, 3, 3], data: fill(cout * cin * 9, seed, bound) };
+  out[`${key}.bias`] = { dtype: 'F32', shape: [cout], data: fill(cout, seed + 0.5, bound) };
 }
 
 /**
@@ -47,31 +49,40 @@ function esrganKey(layout: 'original' | 'basicsr' | 'bsrgan', blocks: number, up
 
 /** The tensors of a demo upscaler (weights and biases, float32). */
 export function demoUpscalerTensors(spec: DemoUpscaler): Record<string, TensorToWrite> {
+  return tensorsOf(spec, values);
+}
+
+/** Names and shapes only (full-size layouts, without computing their values). */
+export function demoUpscalerShapes(spec: DemoUpscaler): Map<string, { shape: readonly number[] }> {
+  return new Map(Object.entries(tensorsOf(spec, () => new Float32Array(0))).map(([k, t]) => [k, { shape: t.shape }]));
+}
+
+function tensorsOf(spec: DemoUpscaler, fill: Fill): Record<string, TensorToWrite> {
   const out: Record<string, TensorToWrite> = {};
   let seed = spec.seed * 1000;
   if (spec.kind === 'compact') {
     const nf = spec.features;
-    convTensors(out, 'body.0', nf, 3, seed++);
-    out['body.1.weight'] = { dtype: 'F32', shape: [nf], data: values(nf, seed++, 0.25).map((x) => x + 0.25) };
+    convTensors(fill, out, 'body.0', nf, 3, seed++);
+    out['body.1.weight'] = { dtype: 'F32', shape: [nf], data: fill(nf, seed++, 0.25).map((x) => x + 0.25) };
     for (let i = 1; i <= spec.convs; i++) {
-      convTensors(out, `body.${2 * i}`, nf, nf, seed++);
-      out[`body.${2 * i + 1}.weight`] = { dtype: 'F32', shape: [nf], data: values(nf, seed++, 0.25).map((x) => x + 0.25) };
+      convTensors(fill, out, `body.${2 * i}`, nf, nf, seed++);
+      out[`body.${2 * i + 1}.weight`] = { dtype: 'F32', shape: [nf], data: fill(nf, seed++, 0.25).map((x) => x + 0.25) };
     }
-    convTensors(out, `body.${2 * spec.convs + 2}`, 3 * spec.scale * spec.scale, nf, seed++, 0.1);
+    convTensors(fill, out, `body.${2 * spec.convs + 2}`, 3 * spec.scale * spec.scale, nf, seed++, 0.1);
     return out;
   }
   const { layout, features: nf, growth: gc, blocks, upsamples } = spec;
   const r = spec.unshuffle ?? 1;
   const key = (part: Parameters<typeof esrganKey>[3]) => esrganKey(layout, blocks, upsamples, part);
-  convTensors(out, key({ name: 'conv_first' }), nf, 3 * r * r, seed++);
+  convTensors(fill, out, key({ name: 'conv_first' }), nf, 3 * r * r, seed++);
   for (let b = 0; b < blocks; b++) {
     for (let d = 1; d <= 3; d++) {
-      for (let c = 1; c <= 5; c++) convTensors(out, key({ block: [b, d, c] }), c === 5 ? nf : gc, nf + (c - 1) * gc, seed++);
+      for (let c = 1; c <= 5; c++) convTensors(fill, out, key({ block: [b, d, c] }), c === 5 ? nf : gc, nf + (c - 1) * gc, seed++);
     }
   }
-  convTensors(out, key({ name: 'conv_body' }), nf, nf, seed++);
-  for (let u = 1; u <= upsamples; u++) convTensors(out, key({ up: u }), nf, nf, seed++);
-  convTensors(out, key({ name: 'conv_hr' }), nf, nf, seed++);
-  convTensors(out, key({ name: 'conv_last' }), 3, nf, seed++);
+  convTensors(fill, out, key({ name: 'conv_body' }), nf, nf, seed++);
+  for (let u = 1; u <= upsamples; u++) convTensors(fill, out, key({ up: u }), nf, nf, seed++);
+  convTensors(fill, out, key({ name: 'conv_hr' }), nf, nf, seed++);
+  convTensors(fill, out, key({ name: 'conv_last' }), 3, nf, seed++);
   return out;
 }

@@ -8,7 +8,7 @@ export { openUpscaleModel, upscaleModelPath } from './upscale-model.ts';
 export type { UpscaleModel } from './upscale-model.ts';
 export { upscaleTiled, tileStarts, pixelUnshuffle, isOutOfMemory } from './tiled.ts';
 export type { TiledOptions } from './tiled.ts';
-export { demoUpscalerTensors, DEMO_UPSCALERS } from './demo-weights.ts';
+export { demoUpscalerTensors, demoUpscalerShapes, DEMO_UPSCALERS } from './demo-weights.ts';
 export type { DemoUpscaler } from './demo-weights.ts';
 export { upscaleImage, UPSCALE_TILE, UPSCALE_OVERLAP, MAX_UPSCALE_OUTPUT_PIXELS } from './upscale-run.ts';
 export type { UpscaleRunOptions } from './upscale-run.ts';

@@ -12,7 +12,7 @@ import { writeTorchCheckpoint } from '../sd/checkpoint/test-torch-file.ts';
 import { makeImageBatch } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { detectUpscaler, openUpscaleModel, upscaleModelPath, upscaleTiled, demoUpscalerTensors, UpscaleModelError, tileStarts } from './index.ts';
+import { detectUpscaler, buildUpscaleGraph, openUpscaleModel, upscaleModelPath, upscaleTiled, demoUpscalerTensors, demoUpscalerShapes, UpscaleModelError, tileStarts } from './index.ts';
 import type { DemoUpscaler, UpscaleModel } from './index.ts';
 import { referenceEsrgan, referenceCompact } from './test-reference.ts';
 import type { Planes } from './test-reference.ts';
@@ -71,6 +71,32 @@ test('SRVGGNetCompact is detected: convs from the body length, scale from the la
   assert.deepEqual(arch, { kind: 'compact', features: 5, convs: 3, inChannels: 3, outChannels: 3, unshuffle: 1, scale: 4 });
   assert.match(description, /SRVGGNetCompact.*4x/);
   assert.equal(detectUpscaler('x2.pth', shapes(demoUpscalerTensors({ kind: 'compact', features: 5, convs: 1, scale: 2, seed: 1 }))).arch.scale, 2);
+});
+
+test('full-size shapes of the common models are detected, and their graphs build with every shape checked', () => {
+  const cases: Array<[string, DemoUpscaler, Record<string, number>]> = [
+    ['RealESRGAN_x4plus.pth', { kind: 'esrgan', layout: 'basicsr', features: 64, growth: 32, blocks: 23, upsamples: 2, seed: 1 }, { scale: 4, blocks: 23, features: 64, growth: 32 }],
+    ['RealESRGAN_x2plus.pth', { kind: 'esrgan', layout: 'basicsr', features: 64, growth: 32, blocks: 23, upsamples: 2, unshuffle: 2, seed: 1 }, { scale: 2, inChannels: 12 }],
+    ['4x-UltraSharp.pth', { kind: 'esrgan', layout: 'original', features: 64, growth: 32, blocks: 23, upsamples: 2, seed: 1 }, { scale: 4, blocks: 23 }],
+    ['realesr-general-x4v3.pth', { kind: 'compact', features: 64, convs: 32, scale: 4, seed: 1 }, { scale: 4, convs: 32, features: 64 }],
+    ['realesr-animevideov3.pth', { kind: 'compact', features: 64, convs: 16, scale: 4, seed: 1 }, { scale: 4, convs: 16 }],
+  ];
+  for (const [name, spec, expected] of cases) {
+    const tensors = demoUpscalerShapes(spec);
+    const { arch, fileKey } = detectUpscaler(name, tensors);
+    for (const [k, v] of Object.entries(expected)) assert.equal((arch as unknown as Record<string, number>)[k], v, `${name}: ${k}`);
+    // Weights as references to a file that is never read: building checks every conv's shape against its input.
+    const stub = {
+      has: (n: string) => tensors.has(fileKey(n)),
+      weight: (n: string) => {
+        const shape = tensors.get(fileKey(n))!.shape;
+        return { file: '/nonexistent', offset: 0, length: 4 * shape.reduce((a, b) => a * b, 1), dtype: 'float32' as const, shape };
+      },
+    };
+    const graph = buildUpscaleGraph(arch, stub).toModelData();
+    assert.ok(graph.nodes.length > (arch.kind === 'esrgan' ? 23 * 15 : 32), `${name}: ${graph.nodes.length} nodes`);
+    assert.equal(graph.initializers.filter((t) => !(t.data instanceof Uint8Array)).length, tensors.size, `${name}: every tensor of the file is used`);
+  }
 });
 
 test('files of other kinds are refused, naming the file and what it looks like', () => {
