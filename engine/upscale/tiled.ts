@@ -85,18 +85,24 @@ export function isOutOfMemory(err: unknown): boolean {
   return /out of memory|failed to allocate|bad_alloc|allocation failed|Array buffer allocation/i.test(message);
 }
 
-/** One batch item, tile by tile, blended into `out` (the item's [H·s, W·s, 3] slice, zeroed by the caller). */
-async function upscaleItem(run: (tile: Tensor) => Promise<Tensor>, image: ImageBatch, b: number, out: Float32Array, tileSize: number, options: TiledOptions, progress: { done: number; total: number }): Promise<void> {
-  const { scale, unshuffle: r } = options;
+interface TileGrid { th: number; tw: number; rows: number[]; cols: number[]; rowOverlap: number; colOverlap: number }
+
+/** Where the tiles of one item go for a tile size (input px, padded to a multiple of the unshuffle factor). */
+function tileGrid(image: ImageBatch, tileSize: number, options: TiledOptions): TileGrid {
+  const r = options.unshuffle;
   const align = (n: number) => Math.max(r, n - (n % r));
   // Pad to a multiple of the unshuffle factor (by reflection, as spandrel does), cut it off again at the end.
   const [height, width] = [Math.ceil(image.height / r) * r, Math.ceil(image.width / r) * r];
   const [th, tw] = [Math.min(align(tileSize), height), Math.min(align(tileSize), width)];
   const overlap = options.overlap - (options.overlap % r);
   const [rowOverlap, colOverlap] = [Math.min(overlap, th - r), Math.min(overlap, tw - r)];
-  const rows = tileStarts(height, th, rowOverlap);
-  const cols = tileStarts(width, tw, colOverlap);
-  progress.total += rows.length * cols.length;
+  return { th, tw, rows: tileStarts(height, th, rowOverlap), cols: tileStarts(width, tw, colOverlap), rowOverlap, colOverlap };
+}
+
+/** One batch item, tile by tile, blended into `out` (the item's [H·s, W·s, 3] slice, zeroed by the caller). */
+async function upscaleItem(run: (tile: Tensor) => Promise<Tensor>, image: ImageBatch, b: number, out: Float32Array, grid: TileGrid, options: TiledOptions, progress: { done: number; total: number }): Promise<void> {
+  const { scale, unshuffle: r } = options;
+  const { th, tw, rows, cols, rowOverlap, colOverlap } = grid;
   const [outH, outW] = [image.height * scale, image.width * scale];
   const weights = new Float32Array(outH * outW);
   for (const [ri, top] of rows.entries()) {
@@ -143,9 +149,12 @@ export async function upscaleTiled(run: (tile: Tensor) => Promise<Tensor>, image
   for (let b = 0; b < image.batch; b++) {
     const out = result.data.subarray(b * itemLength, (b + 1) * itemLength);
     for (let tile = options.tileSize; ; tile = Math.floor(tile / 2)) {
+      const grid = tileGrid(image, tile, options);
+      // Progress over the whole batch at this tile size (ComfyUI counts all steps up front too).
+      progress.total = progress.done + (image.batch - b) * grid.rows.length * grid.cols.length;
       try {
         out.fill(0);
-        await upscaleItem(run, image, b, out, tile, options, progress);
+        await upscaleItem(run, image, b, out, grid, options, progress);
         break;
       } catch (err) {
         const next = Math.floor(tile / 2);
