@@ -16,8 +16,9 @@ import { controlnetNodes } from './controlnet.ts';
 import { modelMergeNodes } from './model-merge.ts';
 import { conditioningAreaNodes } from './conditioning-area.ts';
 import { modelSamplingNodes } from './model-sampling.ts';
+import { upscaleNodes } from './upscale.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...upscaleNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();
