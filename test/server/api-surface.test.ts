@@ -149,7 +149,7 @@ describe('HTTP API surface', () => {
     assert.equal(error.data.exception_type, 'ExecutionWorkerError');
     assert.equal(error.data.node_id, '2');
     assert.match(String(error.data.exception_message), /exit code 7/);
-    await ws.finished(next, 15_000);
+    await ws.finished(next, 60_000);
     const entry = (await getJson<any>(`${server.url}/history/${next}`))[next];
     assert.equal(entry.status.status_str, 'success');
   });
