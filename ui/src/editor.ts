@@ -13,6 +13,7 @@ import { RunState } from './run-state.ts';
 import { registerVirtualNodes } from './virtual-nodes.ts';
 import { installTextAreas } from './text-area-widget.ts';
 import { applyControlAfterGenerate } from './widgets.ts';
+import { arrangeGraph } from './graph-layout.ts';
 
 const STORAGE_KEY = 'invgraph.workflow';
 
@@ -153,6 +154,12 @@ export class Editor {
     ds.offset[0] = screenLeft / scale - left;
     ds.offset[1] = screenTop / scale - top;
     this.canvas.setDirty(true, true);
+  }
+
+  /** Arrange: lays the graph out in columns by link depth (no overlaps, no hidden links), then fits the view. */
+  arrange(): void {
+    arrangeGraph(this.graph);
+    this.fitView();
   }
 
   /** A dropped or picked file: workflow JSON, PNG with an embedded workflow, or an image. */

@@ -114,6 +114,7 @@ async function boot(): Promise<void> {
   element('save-button').addEventListener('click', () => downloadJson('workflow.json', editor.serialize()));
   element('export-api-button').addEventListener('click', () => downloadJson('workflow_api.json', editor.toPrompt()));
   element('load-button').addEventListener('click', () => void pickFile('.json,application/json,image/png').then((file) => file && editor.loadFile(file)));
+  element('arrange-button').addEventListener('click', () => editor.arrange());
   element('clear-button').addEventListener('click', () => editor.graph.clear());
   element('refresh-button').addEventListener('click', () => {
     editor.refreshDefinitions().then(
