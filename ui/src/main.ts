@@ -125,7 +125,9 @@ async function boot(): Promise<void> {
   window.addEventListener('keydown', (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
     const key = event.key.toLowerCase();
-    if (key === 'enter') queue();
+    if (key === 'z' && !event.shiftKey) editor.undo();
+    else if (key === 'y' || (key === 'z' && event.shiftKey)) editor.redo();
+    else if (key === 'enter') queue();
     else if (key === 'm') editor.toggleMode(2);
     else if (key === 'b') editor.toggleMode(4);
     else if (key === 'g') editor.groupSelection();

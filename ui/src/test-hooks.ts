@@ -71,6 +71,23 @@ export function exposeTestHooks(editor: Editor): void {
       editor.canvas.draw(true, true);
       return layoutProblems(editor.graph);
     },
+    undoDepth: () => editor.history.depth,
+    /** A client point over the canvas with no node or group under it (where a click deselects). */
+    emptyCanvasPoint: (fromRight = false) => {
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      const xs: number[] = [];
+      for (let x = rect.left + 40; x < rect.right - 20; x += 20) xs.push(x);
+      if (fromRight) xs.reverse();
+      for (let y = rect.top + 40; y < rect.bottom - 20; y += 20) {
+        for (const x of xs) {
+          const [gx, gy] = editor.canvas.ds.convertCanvasToOffset([x - rect.left, y - rect.top]);
+          const free = (r: number[], pad: number) => gx < r[0] - pad || gx > r[0] + r[2] + pad || gy < r[1] - pad || gy > r[1] + r[3] + pad;
+          const title = LiteGraph.NODE_TITLE_HEIGHT;
+          if (editor.graph._nodes.every((n) => free([n.pos[0], n.pos[1] - title, n.size[0], n.size[1] + title], 30)) && editor.graph._groups.every((g) => free([...g._bounding], 30))) return [x, y];
+        }
+      }
+      throw new Error('no empty spot on the canvas');
+    },
     layoutInput: () => layoutInput(editor.graph),
     nodeBounds: (id: string) => {
       const n = node(id);
