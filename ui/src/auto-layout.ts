@@ -182,6 +182,8 @@ export function columnLayout(boxes: LayoutBox[], links: LayoutLink[], options: L
   const count = Math.max(0, ...column.values()) + 1;
   const layers: Item[][] = Array.from({ length: count }, () => []);
   for (const item of items.values()) layers[column.get(item.id)!].push(item);
+  // Unlinked nodes (notes) start at the top of their column, where a user reads first.
+  for (const layer of layers) layer.sort((a, b) => Number(a.up.length + a.down.length > 0) - Number(b.up.length + b.down.length > 0));
   const y = new Map<string, number>();
   for (const layer of layers) {
     let top = 0;
