@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -144,10 +144,8 @@ describe('browser editor: what users edit and watch', { skip: existsSync(CHROMIU
     assert.equal(await editor.page.$('#run-viewer'), null, 'the viewer closed');
   });
 
-  // Not yet laid out again (issue 21): reported as TODO by the runner, never skipped silently.
-  const NOT_YET_LAID_OUT = new Set(['img2img', 'controlnet-canny', 'inv-adapter', 'inv-adapter-controlnet', 'lora-vae', 'hires-fix']);
   for (const name of readdirSync(join(ROOT, 'workflows')).filter((f) => f.endsWith('.json') && !f.endsWith('.api.json')).map((f) => f.slice(0, -'.json'.length))) {
-    test(`shipped workflow ${name}: no overlapping nodes, no link behind a node, opened at a readable zoom`, { todo: NOT_YET_LAID_OUT.has(name) }, async () => {
+    test(`shipped workflow ${name}: no overlapping nodes, no link behind a node, opened at a readable zoom`, async () => {
       await editor.page.click('#clear-button');
       await editor.loadShippedWorkflow(name);
       assert.deepEqual(await editor.hook<string[]>('layoutProblems'), []);
@@ -155,6 +153,29 @@ describe('browser editor: what users edit and watch', { skip: existsSync(CHROMIU
       await editor.screenshot(`layout-${name}`);
     });
   }
+
+  test('Arrange lays a piled-up workflow out in columns without overlaps or hidden links; the prompt is unchanged', async () => {
+    // Every node of the Inv-Adapter workflow piled up at one spot, as a careless file would have them.
+    const workflow = JSON.parse(readFileSync(join(ROOT, 'workflows/inv-adapter.json'), 'utf8')) as { nodes: { pos: number[] }[] };
+    for (const node of workflow.nodes) node.pos = [100, 100];
+    const file = join(dir, 'piled.json');
+    writeFileSync(file, JSON.stringify(workflow));
+    await editor.page.click('#clear-button');
+    await editor.dropFile(file, 'application/json');
+    await editor.page.waitForFunction((n) => (window as unknown as Hooks).invgraph.nodes().length === n, workflow.nodes.length);
+    const prompt = await editor.hook<unknown>('prompt');
+    assert.ok((await editor.hook<string[]>('layoutProblems')).length > 10, 'the piled-up nodes overlap');
+    await editor.page.click('#arrange-button');
+    assert.deepEqual(await editor.hook<string[]>('layoutProblems'), []);
+    assert.deepEqual(await editor.hook<unknown>('prompt'), prompt, 'arranging moves nodes, nothing else');
+    // Links run left to right: every link's source column is left of its target.
+    const bounds = async (id: string) => editor.hook<number[]>('nodeBounds', id);
+    for (const link of await editor.links()) {
+      const [from, to] = [await bounds(link.from), await bounds(link.to)];
+      assert.ok(from[0] + from[2] < to[0], `link ${link.from}→${link.to} runs left to right`);
+    }
+    await editor.screenshot('arranged-inv-adapter');
+  });
 
   test('Ctrl+G puts a group around the selected nodes; it moves with them', async () => {
     await editor.page.click('#clear-button');

@@ -13,6 +13,8 @@ import { RunState } from './run-state.ts';
 import { registerVirtualNodes } from './virtual-nodes.ts';
 import { installTextAreas } from './text-area-widget.ts';
 import { applyControlAfterGenerate } from './widgets.ts';
+import { arrangeGraph } from './graph-layout.ts';
+import { UndoHistory } from './undo-history.ts';
 
 const STORAGE_KEY = 'invgraph.workflow';
 
@@ -52,6 +54,10 @@ export class Editor {
   private readonly notify: EditorOptions['notify'];
   private readonly pickAndUpload: EditorOptions['pickAndUpload'];
   private lastSaved = '';
+  /** Undo/redo over snapshots of the graph, recorded after each edit settles (bounded). */
+  readonly history = new UndoHistory(() => this.undoState(), (state) => this.restoreState(state), 100);
+  private checkpointQueued = false;
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: EditorOptions) {
     this.api = options.api;
@@ -67,6 +73,60 @@ export class Editor {
     this.state.onChange = () => this.canvas.setDirty(true, true);
     installTextAreas(this.canvas, options.canvasElement.parentElement ?? document.body, () => this.onUserEdit());
     this.listen();
+    this.watchEdits();
+  }
+
+  /** The graph as undo records it: its serialized form without the view (pan and zoom are no edit). */
+  private undoState(): string {
+    const workflow = this.graph.serialize() as unknown as { extra?: Record<string, unknown> };
+    if (workflow.extra) delete workflow.extra.ds;
+    return JSON.stringify(workflow);
+  }
+
+  private restoreState(state: string): void {
+    this.graph.configure(JSON.parse(state));
+    this.canvas.setDirty(true, true);
+  }
+
+  /**
+   * Records an undo step once the current event is handled. Called generously (litegraph's
+   * afterChange, every pointer and key release): a step is only recorded when the graph changed.
+   */
+  scheduleCheckpoint(): void {
+    if (this.checkpointQueued) return;
+    this.checkpointQueued = true;
+    setTimeout(() => {
+      this.checkpointQueued = false;
+      this.history.checkpoint();
+    }, 0);
+  }
+
+  undo(): void {
+    this.flushTyping();
+    this.history.undo();
+  }
+
+  redo(): void {
+    this.flushTyping();
+    this.history.redo();
+  }
+
+  private flushTyping(): void {
+    if (this.typingTimer === undefined) return;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = undefined;
+    this.history.checkpoint();
+  }
+
+  private watchEdits(): void {
+    this.graph.onAfterChange = () => this.scheduleCheckpoint();
+    window.addEventListener('pointerup', () => this.scheduleCheckpoint(), true);
+    window.addEventListener('keyup', (event) => {
+      // Typing in a text box or value dialog is one step once the typing pauses.
+      if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) this.onUserEdit();
+      else this.scheduleCheckpoint();
+    }, true);
+    this.history.checkpoint();
   }
 
   private registerTypes(): void {
@@ -123,6 +183,7 @@ export class Editor {
       return;
     }
     this.fitView();
+    this.history.checkpoint(); // loading is an edit too: undo goes back to the graph before
     if (missing.length > 0) this.notify(`${source}: this server has no node type ${missing.join(', ')}; those nodes are kept but cannot run.`, 'error');
     this.canvas.setDirty(true, true);
   }
@@ -153,6 +214,13 @@ export class Editor {
     ds.offset[0] = screenLeft / scale - left;
     ds.offset[1] = screenTop / scale - top;
     this.canvas.setDirty(true, true);
+  }
+
+  /** Arrange: lays the graph out in columns by link depth (no overlaps, no hidden links), then fits the view. */
+  arrange(): void {
+    arrangeGraph(this.graph);
+    this.fitView();
+    this.scheduleCheckpoint();
   }
 
   /** A dropped or picked file: workflow JSON, PNG with an embedded workflow, or an image. */
@@ -242,8 +310,14 @@ export class Editor {
     this.canvas.setDirty(true, true);
   }
 
-  /** A user edit outside litegraph's own events (a textarea): remembered for undo. */
-  onUserEdit(): void {}
+  /** A user edit outside litegraph's own events (typing in a textarea): one undo step when typing pauses. */
+  onUserEdit(): void {
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => {
+      this.typingTimer = undefined;
+      this.history.checkpoint();
+    }, 400);
+  }
 
   /** Ctrl+G: a group around the selected nodes (as ComfyUI); dragging its title moves them. */
   groupSelection(): LGraphGroup | undefined {
@@ -255,6 +329,7 @@ export class Editor {
     const group = new LGraphGroup('Group');
     group.resizeTo(nodes, 10);
     this.graph.add(group);
+    this.scheduleCheckpoint();
     this.canvas.setDirty(true, true);
     return group;
   }

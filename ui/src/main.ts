@@ -114,6 +114,7 @@ async function boot(): Promise<void> {
   element('save-button').addEventListener('click', () => downloadJson('workflow.json', editor.serialize()));
   element('export-api-button').addEventListener('click', () => downloadJson('workflow_api.json', editor.toPrompt()));
   element('load-button').addEventListener('click', () => void pickFile('.json,application/json,image/png').then((file) => file && editor.loadFile(file)));
+  element('arrange-button').addEventListener('click', () => editor.arrange());
   element('clear-button').addEventListener('click', () => editor.graph.clear());
   element('refresh-button').addEventListener('click', () => {
     editor.refreshDefinitions().then(
@@ -124,7 +125,9 @@ async function boot(): Promise<void> {
   window.addEventListener('keydown', (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return;
     const key = event.key.toLowerCase();
-    if (key === 'enter') queue();
+    if (key === 'z' && !event.shiftKey) editor.undo();
+    else if (key === 'y' || (key === 'z' && event.shiftKey)) editor.redo();
+    else if (key === 'enter') queue();
     else if (key === 'm') editor.toggleMode(2);
     else if (key === 'b') editor.toggleMode(4);
     else if (key === 'g') editor.groupSelection();

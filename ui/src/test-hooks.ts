@@ -5,6 +5,7 @@ import type { Editor } from './editor.ts';
 import { LiteGraph, type LGraphNode } from '@comfyorg/litegraph';
 import type { EditorNode } from './node-classes.ts';
 import { textAreaOf } from './text-area-widget.ts';
+import { layoutInput, layoutProblems } from './graph-layout.ts';
 
 export interface RunSnapshot {
   running: string | null;
@@ -68,37 +69,26 @@ export function exposeTestHooks(editor: Editor): void {
     /** Overlapping nodes and links drawn behind a third node (litegraph's spline sampled), graph space. */
     layoutProblems: () => {
       editor.canvas.draw(true, true);
-      const title = LiteGraph.NODE_TITLE_HEIGHT;
-      const rects = editor.graph._nodes.map((n) => ({ id: String(n.id), x: n.pos[0], y: n.pos[1] - title, w: n.size[0], h: n.size[1] + title }));
-      const problems: string[] = [];
-      for (const [i, a] of rects.entries()) {
-        for (const b of rects.slice(i + 1)) {
-          if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) problems.push(`nodes ${a.id} and ${b.id} overlap`);
-        }
-      }
-      const inside = (r: (typeof rects)[number], [x, y]: number[]) => x > r.x + 3 && x < r.x + r.w - 3 && y > r.y + 3 && y < r.y + r.h - 3;
-      for (const link of editor.graph._links.values()) {
-        const from = editor.graph.getNodeById(link.origin_id);
-        const to = editor.graph.getNodeById(link.target_id);
-        if (!from || !to) continue;
-        const a = from.getOutputPos(link.origin_slot) as number[];
-        const b = to.getInputPos(link.target_slot) as number[];
-        const d = Math.hypot(b[0] - a[0], b[1] - a[1]) * 0.25;
-        const c1 = [a[0] + d, a[1]];
-        const c2 = [b[0] - d, b[1]];
-        for (let k = 1; k < 100; k++) {
-          const t = k / 100;
-          const u = 1 - t;
-          const point = [0, 1].map((j) => u * u * u * a[j] + 3 * u * u * t * c1[j] + 3 * u * t * t * c2[j] + t * t * t * b[j]);
-          const hit = rects.find((r) => r.id !== String(from.id) && r.id !== String(to.id) && inside(r, point));
-          if (hit) {
-            problems.push(`link ${link.origin_id}→${link.target_id} passes behind node ${hit.id}`);
-            break;
-          }
-        }
-      }
-      return problems;
+      return layoutProblems(editor.graph);
     },
+    undoDepth: () => editor.history.depth,
+    /** A client point over the canvas with no node or group under it (where a click deselects). */
+    emptyCanvasPoint: (fromRight = false) => {
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      const xs: number[] = [];
+      for (let x = rect.left + 40; x < rect.right - 20; x += 20) xs.push(x);
+      if (fromRight) xs.reverse();
+      for (let y = rect.top + 40; y < rect.bottom - 20; y += 20) {
+        for (const x of xs) {
+          const [gx, gy] = editor.canvas.ds.convertCanvasToOffset([x - rect.left, y - rect.top]);
+          const free = (r: number[], pad: number) => gx < r[0] - pad || gx > r[0] + r[2] + pad || gy < r[1] - pad || gy > r[1] + r[3] + pad;
+          const title = LiteGraph.NODE_TITLE_HEIGHT;
+          if (editor.graph._nodes.every((n) => free([n.pos[0], n.pos[1] - title, n.size[0], n.size[1] + title], 30)) && editor.graph._groups.every((g) => free([...g._bounding], 30))) return [x, y];
+        }
+      }
+      throw new Error('no empty spot on the canvas');
+    },
+    layoutInput: () => layoutInput(editor.graph),
     nodeBounds: (id: string) => {
       const n = node(id);
       return [n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, n.size[0], n.size[1] + LiteGraph.NODE_TITLE_HEIGHT];

@@ -124,3 +124,29 @@ export function addTextAreaWidget(node: LGraphNode, name: string, value: string,
   }
   return added;
 }
+
+let measurer: HTMLTextAreaElement | undefined;
+
+/** The height a textarea of this width needs to show `text` without scrolling (graph units). */
+function textHeight(text: string, width: number): number {
+  if (!measurer) {
+    measurer = document.createElement('textarea');
+    measurer.className = 'node-textarea';
+    Object.assign(measurer.style, { visibility: 'hidden', left: '-10000px', top: '0px', height: '0px' });
+    document.body.append(measurer);
+  }
+  measurer.style.width = `${width}px`;
+  measurer.value = text;
+  return measurer.scrollHeight + 2;
+}
+
+/** Grows a node so each of its text areas shows its whole text (after node.arrange()). */
+export function fitTextAreaHeights(node: LGraphNode): void {
+  let grow = 0;
+  for (const widget of node.widgets ?? []) {
+    if (widget.type !== TEXT_AREA_TYPE) continue;
+    const shown = ((widget as { computedHeight?: number }).computedHeight ?? MIN_HEIGHT) - 4;
+    grow += Math.max(0, textHeight(String(widget.value ?? ''), node.size[0] - MARGIN * 2) - shown);
+  }
+  if (grow > 0) node.setSize([node.size[0], node.size[1] + Math.ceil(grow)]);
+}
