@@ -21,7 +21,7 @@ function convertFixture(name: string): { actual: unknown; expected: unknown } {
   return { actual: workflowToPrompt(fixture(`${name}.json`), registry, TEST_ENV), expected: fixture(`${name}.api.json`) };
 }
 
-for (const name of ['txt2img-default', 'legacy-2023', 'reroutes', 'primitive', 'bypass-mute', 'converted-widget']) {
+for (const name of ['txt2img-default', 'legacy-2023', 'reroutes', 'primitive', 'bypass-mute', 'converted-widget', 'subgraph-nested', 'group-node']) {
   test(`converts ${name}.json to the hand-derived API prompt`, () => {
     const { actual, expected } = convertFixture(name);
     assert.deepEqual(actual, expected);
