@@ -11,6 +11,7 @@ export {
 export { WorkflowError, type UiWorkflow, type UiNode, type UiLink, type UiInputSlot, type UiOutputSlot, type UiNodeId } from './workflow-types.ts';
 export { workflowToPrompt, convertUiWorkflow, registryLookup, detectWorkflowFormat, loadWorkflow, loadWorkflowWithWarnings } from './workflow-to-prompt.ts';
 export { convertWorkflow, socketTypesMatch, type Conversion, type NodeInfoLookup } from './workflow-convert.ts';
+export { setWorkflowInput } from './workflow-set-input.ts';
 export { expandWorkflow, hasNestedNodes, MAX_EXPANDED_NODES } from './workflow-expand.ts';
 export { inputEntries, widgetEntries, widgetDefault, type InputEntry, type InputOptions, type WidgetKind } from './node-inputs.ts';
 export { closestName, didYouMean, editDistance } from './did-you-mean.ts';
