@@ -11,7 +11,7 @@
 // PrimitiveNode carrying the instance's widget value when an input is a promoted widget.
 // Pure: no imports at run time besides the error class, so the browser editor bundles it too.
 import type { NodeInfo } from './object-info.ts';
-import { inputEntries } from './node-inputs.ts';
+import { inputEntries, widgetDefault } from './node-inputs.ts';
 import { WorkflowError, type UiLink, type UiNode, type UiNodeId, type UiWorkflow } from './workflow-types.ts';
 
 export type NodeInfoLookup = (classType: string) => NodeInfo | undefined;
@@ -126,6 +126,31 @@ function addLink(ctx: Context, level: Level, origin: UiNodeId, originSlot: numbe
   return id;
 }
 
+type Point = [number, number];
+
+function nodePos(node: UiNode): Point | undefined {
+  const pos = node.pos;
+  return Array.isArray(pos) && typeof pos[0] === 'number' && typeof pos[1] === 'number' ? [pos[0], pos[1]] : undefined;
+}
+
+/** Moves `nodes` so their top-left corner sits at `at` (where the instance was), as the
+ *  frontend's "convert to nodes" does; only the editor looks at positions. Returns the right edge. */
+function place(nodes: UiNode[], at: Point): number {
+  const points = nodes.map(nodePos).filter((p): p is Point => p !== undefined);
+  if (points.length === 0) return at[0];
+  const [left, top] = [Math.min(...points.map((p) => p[0])), Math.min(...points.map((p) => p[1]))];
+  let right = at[0];
+  for (const node of nodes) {
+    const p = nodePos(node);
+    if (!p) continue;
+    const moved: Point = [p[0] - left + at[0], p[1] - top + at[1]];
+    node.pos = moved;
+    const width = Array.isArray(node.size) && typeof node.size[0] === 'number' ? node.size[0] : 200;
+    right = Math.max(right, moved[0] + width);
+  }
+  return right;
+}
+
 /** Editor-only stand-in for one side of an instance boundary. */
 function boundaryNode(ctx: Context, id: string, value: { widget: unknown } | undefined): UiNode {
   countNode(ctx);
@@ -214,6 +239,9 @@ function expandSubgraph(ctx: Context, level: Level, instance: UiNode, definition
     inner.nodes.push(copy);
   }
 
+  const at = nodePos(instance) ?? [0, 0];
+  const right = place(inner.nodes, at);
+
   // Subgraph inputs: the instance's input of the same name (a link), else its widget value.
   const inputs = definition.inputs ?? [];
   const widgetInputs = inputs.map((input, index) => boundary.some((l) => Number(l[1]) === SUBGRAPH_INPUT && l[2] === index && targetIsWidget(definition, l)));
@@ -232,11 +260,13 @@ function expandSubgraph(ctx: Context, level: Level, instance: UiNode, definition
       link[4] = 0;
       node.inputs![0].link = link[0];
     }
+    node.pos = [at[0] - 120, at[1] + 40 * index];
     inner.nodes.push(node);
     return id;
   });
   const outputNodes = (definition.outputs ?? []).map((output, index) => {
     const node = boundaryNode(ctx, `${prefix}:out:${index}`, undefined);
+    node.pos = [right + 60, at[1] + 40 * index];
     inner.nodes.push(node);
     moveOutputLinks(level, instance, index, node.id, 0);
     return node;
@@ -353,7 +383,7 @@ function expandGroupNode(ctx: Context, level: Level, instance: UiNode, data: Gro
   for (const [index, set] of overrides) {
     const node = inner[index];
     if (node.type === 'PrimitiveNode') node.widgets_values = [set.value];
-    else node.widgets_values = { ...namedWidgetValues(ctx, node), ...set };
+    else node.widgets_values = mergedWidgetValues(ctx, node, set);
   }
 
   // Inner links, then the group's sockets and outputs.
@@ -374,23 +404,24 @@ function expandGroupNode(ctx: Context, level: Level, instance: UiNode, data: Gro
     target.link = link[0];
   });
   outputs.forEach(({ index, slot }, k) => moveOutputLinks(level, instance, k, idOf(index), slot));
+  place(inner, nodePos(instance) ?? [0, 0]);
   removeNode(level, instance);
   level.nodes.push(...inner);
 }
 
-/** An inner node's saved widget values keyed by widget name, so group values can replace some. */
-function namedWidgetValues(ctx: Context, node: UiNode): Record<string, unknown> {
+/** An inner node's widgets_values with the group's values for some widgets, in the node's own
+ *  order (control values kept), so the editor shows them as well as the converter reads them. */
+function mergedWidgetValues(ctx: Context, node: UiNode, set: Record<string, unknown>): UiNode['widgets_values'] {
   const saved = node.widgets_values;
-  if (saved === undefined || !Array.isArray(saved)) return { ...(saved ?? {}) };
   const info = ctx.lookup(node.type);
-  const named: Record<string, unknown> = {};
-  if (!info) return named;
+  if (!info || (saved !== undefined && !Array.isArray(saved))) return { ...(saved ?? {}), ...set };
+  const values: unknown[] = [];
   let position = 0;
   for (const entry of inputEntries(info)) {
     if (entry.widget === undefined) continue;
-    if (position >= saved.length) break;
-    named[entry.name] = saved[position++];
-    if (entry.hasControl) position++;
+    const own = saved?.[position++];
+    values.push(Object.hasOwn(set, entry.name) ? set[entry.name] : (own ?? widgetDefault(entry)));
+    if (entry.hasControl) values.push(saved?.[position++] ?? 'fixed');
   }
-  return named;
+  return values;
 }
