@@ -1,5 +1,5 @@
 // Flattens the two ways ComfyUI's frontend nests nodes into one plain graph, before the UI → API
-// conversion (comfyui-api.md §5.4):
+// conversion (docs/workflow-formats.md):
 //  - subgraphs: `definitions.subgraphs[]` holds each definition; a node whose type is a
 //    definition's id is an instance. Its inner nodes run as `<instance id>:<inner id>` (nested:
 //    `1:2:3`), as the frontend's ExecutableNodeDTO names them.
