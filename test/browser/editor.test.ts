@@ -184,7 +184,7 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
 
   test("ComfyUI's own graphs (default, 2023 legacy, primitives, reroutes, bypass, subgraphs, group nodes) export as the server converts them", async () => {
     const folder = join(ROOT, 'test/fixtures/workflows');
-    for (const name of ['txt2img-default', 'legacy-2023', 'primitive', 'reroutes', 'bypass-mute', 'converted-widget', 'subgraph-nested', 'group-node']) {
+    for (const name of ['txt2img-default', 'legacy-2023', 'primitive', 'reroutes', 'bypass-mute', 'converted-widget', 'subgraph-nested', 'group-node', 'frontend-default']) {
       await editor.page.click('#clear-button');
       const text = readFileSync(join(folder, `${name}.json`), 'utf8');
       // Subgraphs and group nodes open unpacked into their inner nodes.
