@@ -25,6 +25,8 @@ export interface NodeInfo {
   experimental?: true;
 }
 
+const WIDGET_TYPE_NAMES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO']);
+
 /** The allowed values of a COMBO, computing them now if they depend on the folders (none
  *  without folders). */
 export function comboOptions(spec: ComboInput, env: DefinitionEnv | undefined): string[] {
@@ -89,7 +91,10 @@ function put(target: Record<string, unknown>, key: string, value: unknown): void
 /** The `[TYPE, options]` array of one input, as /object_info and validation errors show it. */
 export function inputConfig(spec: InputSpec, env: DefinitionEnv | undefined): InputConfig {
   const options = widgetOptions(spec);
-  put(options, 'forceInput', spec.forceInput);
+  // A socket-only input of a widget type (a LINK typed INT, ...) is a widget to the editor unless
+  // marked forceInput, as ComfyUI's own nodes mark such inputs.
+  const socketOnlyScalar = spec.kind === 'LINK' && WIDGET_TYPE_NAMES.has(spec.type);
+  put(options, 'forceInput', spec.forceInput ?? (socketOnlyScalar ? true : undefined));
   put(options, 'lazy', spec.lazy);
   put(options, 'display_name', spec.displayName);
   put(options, 'tooltip', spec.tooltip);
