@@ -1,9 +1,10 @@
 // `invgraph convert WORKFLOW.json [--out FILE]`: writes the API ("prompt") format of a UI workflow, as
-// the server would execute it (the API twins in workflows/ are made with it).
+// the server would execute it (the API twins in workflows/ are made with it). What the conversion
+// had to drop (widget values of node types this install lacks) is named on stderr.
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseJson, stringifyJson, loadWorkflow } from '../engine/graph/index.ts';
+import { parseJson, stringifyJson, loadWorkflowWithWarnings } from '../engine/graph/index.ts';
 import { createRegistry } from '../nodes/index.ts';
 
 export const CONVERT_USAGE = `  invgraph convert WORKFLOW.json [--out FILE.api.json]
@@ -17,7 +18,9 @@ export async function convertCommand(argv: string[]): Promise<number> {
   }
   try {
     const json = parseJson(await readFile(resolve(positionals[0]), 'utf8'));
-    const text = `${stringifyJson(loadWorkflow(json, createRegistry()), 2)}\n`;
+    const { prompt, warnings } = loadWorkflowWithWarnings(json, createRegistry());
+    for (const warning of warnings) process.stderr.write(`invgraph convert: warning: ${warning}\n`);
+    const text = `${stringifyJson(prompt, 2)}\n`;
     if (values.out) await writeFile(resolve(values.out), text);
     else process.stdout.write(text);
     return 0;

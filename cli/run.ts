@@ -4,7 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile, copyFile, mkdir, stat } from 'node:fs/promises';
 import { basename, resolve, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseJson, stringifyJson, loadWorkflow, detectWorkflowFormat, validatePrompt, didYouMean, unknownInputs } from '../engine/graph/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  parseJson, stringifyJson, loadWorkflow, loadWorkflowWithWarnings, detectWorkflowFormat, validatePrompt, didYouMean, unknownInputs, registryLookup, setWorkflowInput,
+} from '../engine/graph/index.ts';
 import type { ApiPrompt, Folders, NodeRegistry } from '../engine/graph/index.ts';
 import type { ExecutionEvent, ExecutionOutcome } from '../engine/exec/index.ts';
 import { createRegistry } from '../nodes/index.ts';
@@ -99,8 +102,9 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   const text = await readFile(options.workflowPath, 'utf8');
   const workflowJson = parseJson(text, { maxBytes: MAX_WORKFLOW_BYTES });
   const isUi = detectWorkflowFormat(workflowJson) === 'ui';
-  const prompt = loadWorkflow(workflowJson, registry, env);
-  await applySets(prompt, options.sets, folders, registry);
+  const { prompt, warnings } = loadWorkflowWithWarnings(workflowJson, registry, env);
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  const applied = await applySets(prompt, options.sets, folders, registry);
   for (const unknown of unknownInputs(prompt, registry)) process.stderr.write(`warning: ${unknown.message}\n`);
 
   const validation = await validatePrompt(prompt, registry, env);
@@ -119,7 +123,8 @@ async function runWorkflow(options: RunOptions): Promise<number> {
   const backend = createWorkerBackend({ folders, device: options.device, log: (m) => display.log(m) });
   const onSigint = () => backend.interrupt();
   process.once('SIGINT', onSigint);
-  const extraPngInfo = isUi ? { workflow: workflowJson as Record<string, unknown> } : undefined;
+  const pngWorkflow = isUi ? workflowThatRan(workflowJson, applied, prompt, registry, env) : undefined;
+  const extraPngInfo = pngWorkflow ? { workflow: pngWorkflow } : undefined;
   let outcome: ExecutionOutcome;
   try {
     outcome = await backend.run(
@@ -164,8 +169,31 @@ function showEvent(display: ProgressDisplay, event: ExecutionEvent): void {
   }
 }
 
-/** NODE_ID.INPUT=VALUE; VALUE is JSON when it parses, else a string. */
-async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, registry: NodeRegistry): Promise<void> {
+interface AppliedSet {
+  nodeId: string;
+  inputName: string;
+  value: unknown;
+}
+
+/**
+ * The UI workflow to embed in saved PNGs: the file as loaded with the --set values written into
+ * its widgets, so reopening the PNG reproduces the image. When the workflow cannot express a
+ * --set (an inner node of a subgraph, a socket-only input) it is left out and only the prompt
+ * chunk (which the editor opens too) is embedded, rather than a workflow that makes another image.
+ */
+function workflowThatRan(workflowJson: unknown, applied: AppliedSet[], prompt: ApiPrompt, registry: NodeRegistry, env: { folders: Folders }): Record<string, unknown> | undefined {
+  if (applied.length === 0) return workflowJson as Record<string, unknown>;
+  const updated = structuredClone(workflowJson);
+  const lookup = registryLookup(registry, env);
+  const written = applied.every(({ nodeId, inputName, value }) => setWorkflowInput(updated, nodeId, inputName, value, lookup(prompt[nodeId].class_type)));
+  if (written && isDeepStrictEqual(loadWorkflow(updated, registry, env), prompt)) return updated as Record<string, unknown>;
+  process.stderr.write('warning: the --set values cannot all be written into the UI workflow, so saved PNGs carry only the prompt (API) chunk\n');
+  return undefined;
+}
+
+/** NODE_ID.INPUT=VALUE; VALUE is JSON when it parses, else a string. Returns what it set. */
+async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, registry: NodeRegistry): Promise<AppliedSet[]> {
+  const applied: AppliedSet[] = [];
   for (const assignment of sets) {
     const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(assignment);
     if (!match) throw new Error(`--set "${assignment}" must look like NODE_ID.INPUT=VALUE`);
@@ -188,7 +216,9 @@ async function applySets(prompt: ApiPrompt, sets: string[], folders: Folders, re
       value = await importImageIntoInput(value, folders.input, `--set ${nodeId}.${inputName}`);
     }
     node.inputs[inputName] = value as ApiPrompt[string]['inputs'][string];
+    applied.push({ nodeId, inputName, value });
   }
+  return applied;
 }
 
 /** A photo given by path outside the input folder is copied in, so LoadImage stays confined. */

@@ -3,6 +3,8 @@
 //  - engine folders import another engine folder only through its index.ts;
 //  - engine/exec and engine/graph import no model, server, or node code;
 //  - only engine/onnx/session.ts imports onnxruntime-node;
+//  - engine files the browser editor bundles (reached from ui/src by value imports) import no package
+//    and no Node built-in: the editor shares only pure engine modules (e.g. the UI → API conversion);
 //  - no import cycles between files (type-only imports count too: a contract lives in the lowest file
 //    that needs it, so the arrows between files always point down).
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
@@ -63,6 +65,24 @@ function shortestLoop(edges, members, start) {
   return [start, start];
 }
 
+/** Engine files reached from ui/src through value imports, each with the ui/src file that
+ *  pulls it in. */
+function bundledEngineFiles(valueEdges) {
+  const reached = new Map();
+  const queue = [];
+  for (const [file, targets] of valueEdges) {
+    if (!file.startsWith('ui/')) continue;
+    for (const target of targets) if (target.startsWith('engine/') && !reached.has(target)) { reached.set(target, file); queue.push(target); }
+  }
+  while (queue.length) {
+    const file = queue.shift();
+    for (const target of valueEdges.get(file) ?? []) {
+      if (!reached.has(target)) { reached.set(target, reached.get(file)); queue.push(target); }
+    }
+  }
+  return reached;
+}
+
 /** All rule violations under `root` (a repository folder), as readable lines. */
 export function checkImports(root) {
   const problems = [];
@@ -70,20 +90,30 @@ export function checkImports(root) {
     try { return walk(join(root, d), []); } catch { return []; }
   });
   const edges = new Map();
+  const valueEdges = new Map();
+  const packages = new Map();
   for (const file of files) {
     const rel = relative(root, file);
     const isTest = /\.test\.ts$/.test(rel) || rel.includes('test-');
     const src = readFileSync(file, 'utf8');
     const targets = new Set();
+    const valueTargets = new Set();
+    const bare = new Set();
     edges.set(rel, targets);
+    valueEdges.set(rel, valueTargets);
+    packages.set(rel, bare);
     for (const m of src.matchAll(importRe)) {
       const spec = m[1] ?? m[2];
+      const typeOnly = /^(?:import|export)\s+type\s/.test(m[0]);
+      if (!spec.startsWith('.') && !typeOnly) bare.add(spec);
       if (spec === 'onnxruntime-node' && rel !== 'engine/onnx/session.ts' && !rel.startsWith('engine/onnx/session')) {
         problems.push(`${rel}: only engine/onnx/session.ts may import onnxruntime-node`);
       }
       if (!spec.startsWith('.')) continue;
       const target = relative(root, resolve(dirname(file), spec));
-      targets.add(existsSync(join(root, target)) && statSync(join(root, target)).isDirectory() ? `${target}/index.ts` : target);
+      const resolved = existsSync(join(root, target)) && statSync(join(root, target)).isDirectory() ? `${target}/index.ts` : target;
+      targets.add(resolved);
+      if (!typeOnly) valueTargets.add(resolved);
       const [srcTop, srcSub] = rel.split('/');
       const [dstTop, dstSub] = target.split('/');
       if (dstTop === 'nodes' && srcTop !== 'nodes' && srcTop !== 'cli' && !isTest) {
@@ -96,6 +126,11 @@ export function checkImports(root) {
           problems.push(`${rel}: engine/${srcSub} must not depend on engine/${dstSub}`);
         }
       }
+    }
+  }
+  for (const [file, via] of bundledEngineFiles(valueEdges)) {
+    for (const spec of packages.get(file) ?? []) {
+      problems.push(`${file}: imports ${spec}, but the browser editor bundles this file (via ${via}); the editor may only use pure engine modules`);
     }
   }
   for (const cycle of findCycles(edges)) problems.push(`import cycle: ${cycle.join(' → ')}`);

@@ -54,6 +54,24 @@ test('a folder import counts as its index.ts, and reaching past another folder i
   }
 });
 
+test('an engine file the editor bundles must not import a package; type-only imports do not count', () => {
+  const root = tree({
+    'engine/graph/index.ts': "export { pure } from './pure.ts';\nexport { heavy } from './heavy.ts';\n",
+    'engine/graph/pure.ts': "import type { Ajv } from 'ajv';\nexport const pure = 1 as unknown as Ajv;\n",
+    'engine/graph/heavy.ts': "import { Ajv } from 'ajv';\nexport const heavy = new Ajv();\n",
+    'ui/src/a.ts': "import type { heavy } from '../../engine/graph/index.ts';\nimport { pure } from '../../engine/graph/pure.ts';\nexport const a: typeof heavy = pure;\n",
+  });
+  try {
+    assert.deepEqual((checkImports as Check)(root).problems, []);
+    writeFileSync(join(root, 'ui/src/b.ts'), "import { heavy } from '../../engine/graph/index.ts';\nexport const b = heavy;\n");
+    assert.deepEqual((checkImports as Check)(root).problems, [
+      'engine/graph/heavy.ts: imports ajv, but the browser editor bundles this file (via ui/src/b.ts); the editor may only use pure engine modules',
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('findCycles: self-import and two separate loops', () => {
   const edges = new Map<string, Set<string>>([
     ['a', new Set(['a'])], ['b', new Set(['c'])], ['c', new Set(['b', 'd'])], ['d', new Set()],

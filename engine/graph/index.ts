@@ -9,8 +9,11 @@ export {
   DEFAULT_MAX_STRING_LENGTH, DEFAULT_MAX_DEPTH, type ShapeLimits,
 } from './schemas.ts';
 export { WorkflowError, type UiWorkflow, type UiNode, type UiLink, type UiInputSlot, type UiOutputSlot, type UiNodeId } from './workflow-types.ts';
-export { workflowToPrompt, detectWorkflowFormat, loadWorkflow } from './workflow-to-prompt.ts';
-export { widgetSlots, hasControlValue, type WidgetSlot } from './workflow-widgets.ts';
+export { workflowToPrompt, convertUiWorkflow, registryLookup, detectWorkflowFormat, loadWorkflow, loadWorkflowWithWarnings } from './workflow-to-prompt.ts';
+export { convertWorkflow, socketTypesMatch, type Conversion, type NodeInfoLookup } from './workflow-convert.ts';
+export { setWorkflowInput } from './workflow-set-input.ts';
+export { expandWorkflow, hasNestedNodes, MAX_EXPANDED_NODES } from './workflow-expand.ts';
+export { inputEntries, widgetEntries, widgetDefault, type InputEntry, type InputOptions, type WidgetKind } from './node-inputs.ts';
 export { closestName, didYouMean, editDistance } from './did-you-mean.ts';
 export { unknownInputs, type UnknownInput } from './unknown-inputs.ts';
 export { validatePrompt, typesMatch, type ValidationResult, type ValidationError, type NodeErrors, type NodeErrorEntry, type ValidateOptions } from './validate.ts';

@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringifyJson } from './json.ts';
-import { objectInfo, objectInfoFor } from './object-info.ts';
+import { nodeInfo, objectInfo, objectInfoFor } from './object-info.ts';
+import { defineNode, type NodeDefinition } from './node-definition.ts';
+import { widgetEntries } from './node-inputs.ts';
 import { CHECKPOINTS, SAMPLERS, SCHEDULERS, TEST_ENV, testRegistry } from './test-registry.ts';
 
 const registry = testRegistry();
@@ -67,4 +69,14 @@ test('computed COMBO options are evaluated at call time; unknown class gives {}'
     CHECKPOINTS.pop();
   }
   assert.deepEqual(objectInfoFor(registry, TEST_ENV, 'Nope'), {});
+});
+
+test('a socket-only input of a widget type is advertised with forceInput, so the editor shows no widget for it', () => {
+  const node = defineNode({
+    name: 'SocketInt', category: 't', description: '', outputs: [], run: () => ({ outputs: [] }),
+    inputs: { required: { count: { kind: 'LINK', type: 'INT' }, steps: { kind: 'INT', default: 2 } } },
+  }) as unknown as NodeDefinition;
+  const info = nodeInfo(node, undefined);
+  assert.deepEqual(info.input.required?.count, ['INT', { forceInput: true }]);
+  assert.deepEqual(widgetEntries(info).map((e) => e.name), ['steps']);
 });

@@ -25,9 +25,13 @@ export interface NodeInfo {
   experimental?: true;
 }
 
-/** The allowed values of a COMBO, computing them now if they depend on the folders. */
-export function comboOptions(spec: ComboInput, env: DefinitionEnv): string[] {
-  return typeof spec.options === 'function' ? spec.options(env) : [...spec.options];
+const WIDGET_TYPE_NAMES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO']);
+
+/** The allowed values of a COMBO, computing them now if they depend on the folders (none
+ *  without folders). */
+export function comboOptions(spec: ComboInput, env: DefinitionEnv | undefined): string[] {
+  if (typeof spec.options !== 'function') return [...spec.options];
+  return env ? spec.options(env) : [];
 }
 
 /** The type name an input spec is advertised and type-matched under. */
@@ -85,9 +89,12 @@ function put(target: Record<string, unknown>, key: string, value: unknown): void
 }
 
 /** The `[TYPE, options]` array of one input, as /object_info and validation errors show it. */
-export function inputConfig(spec: InputSpec, env: DefinitionEnv): InputConfig {
+export function inputConfig(spec: InputSpec, env: DefinitionEnv | undefined): InputConfig {
   const options = widgetOptions(spec);
-  put(options, 'forceInput', spec.forceInput);
+  // A socket-only input of a widget type (a LINK typed INT, ...) is a widget to the editor unless
+  // marked forceInput, as ComfyUI's own nodes mark such inputs.
+  const socketOnlyScalar = spec.kind === 'LINK' && WIDGET_TYPE_NAMES.has(spec.type);
+  put(options, 'forceInput', spec.forceInput ?? (socketOnlyScalar ? true : undefined));
   put(options, 'lazy', spec.lazy);
   put(options, 'display_name', spec.displayName);
   put(options, 'tooltip', spec.tooltip);
@@ -95,14 +102,14 @@ export function inputConfig(spec: InputSpec, env: DefinitionEnv): InputConfig {
   return Object.keys(options).length > 0 ? [type, options] : [type];
 }
 
-function inputGroup(group: Record<string, InputSpec>, env: DefinitionEnv): Record<string, InputConfig> {
+function inputGroup(group: Record<string, InputSpec>, env: DefinitionEnv | undefined): Record<string, InputConfig> {
   const out: Record<string, InputConfig> = {};
   for (const [name, spec] of Object.entries(group)) out[name] = inputConfig(spec, env);
   return out;
 }
 
 /** One node's /object_info entry. */
-export function nodeInfo(definition: NodeDefinition, env: DefinitionEnv): NodeInfo {
+export function nodeInfo(definition: NodeDefinition, env: DefinitionEnv | undefined): NodeInfo {
   const { required, optional, hidden } = definition.inputs;
   const input: NodeInfo['input'] = { required: inputGroup(required, env) };
   const inputOrder: NodeInfo['input_order'] = { required: Object.keys(required) };

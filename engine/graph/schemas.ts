@@ -62,10 +62,59 @@ const nodeSchema = {
   },
 } as const;
 
+const objectLinkSchema = {
+  type: 'object',
+  required: ['id', 'origin_id', 'origin_slot', 'target_id', 'target_slot'],
+  properties: { id: { type: 'integer' }, origin_id: id, origin_slot: { type: 'integer' }, target_id: id, target_slot: { type: 'integer' } },
+} as const;
+
+/** Subgraph definitions (frontend ≥ 1.24) and legacy group nodes: checked here so the expansion
+ *  (workflow-expand.ts) can trust their shape. */
+const nestedSchemas = {
+  definitions: {
+    type: 'object',
+    properties: {
+      subgraphs: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'nodes'],
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            nodes: { type: 'array', items: nodeSchema },
+            links: { type: 'array', items: objectLinkSchema },
+            inputs: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+            outputs: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  },
+  extra: {
+    type: 'object',
+    properties: {
+      groupNodes: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          required: ['nodes'],
+          properties: {
+            nodes: { type: 'array', items: nodeSchema },
+            links: { type: 'array', items: { type: 'array', minItems: 4 } },
+            external: { type: 'array', items: { type: 'array', minItems: 2 } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 export const workflowSchema = {
   type: 'object',
   required: ['nodes', 'links'],
   properties: {
+    ...nestedSchemas,
     nodes: { type: 'array', items: nodeSchema },
     links: {
       type: 'array',
@@ -83,16 +132,10 @@ export const workflowV1Schema = {
   type: 'object',
   required: ['nodes', 'version'],
   properties: {
+    ...nestedSchemas,
     version: { const: 1 },
     nodes: { type: 'array', items: nodeSchema },
-    links: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'origin_id', 'origin_slot', 'target_id', 'target_slot'],
-        properties: { id: { type: 'integer' }, origin_id: id, origin_slot: { type: 'integer' }, target_id: id, target_slot: { type: 'integer' } },
-      },
-    },
+    links: { type: 'array', items: objectLinkSchema },
   },
 } as const;
 

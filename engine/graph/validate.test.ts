@@ -86,6 +86,23 @@ test('missing_node_type names the node title, id and class', async () => {
   });
 });
 
+test('missing_node_type names every missing node at once, each with its id and class', async () => {
+  const result = await failed({
+    ...base(),
+    12: { class_type: 'FooNode', inputs: {}, _meta: { title: 'My Foo' } },
+    13: { class_type: 'BarNode', inputs: {} },
+    14: { class_type: 'FooNode', inputs: {} },
+  });
+  assert.equal(result.error.type, 'missing_node_type');
+  assert.equal(result.error.message, "Nodes 'My Foo' (#12, FooNode), 'BarNode' (#13), 'FooNode' (#14) not found: this install has no node type FooNode, BarNode. The custom nodes may not be installed.");
+  assert.equal(result.error.details, "Node ID '#12', Node ID '#13', Node ID '#14'");
+  assert.deepEqual((result.error.extra_info as { missing_nodes: unknown[] }).missing_nodes, [
+    { node_id: '12', class_type: 'FooNode', node_title: 'My Foo' },
+    { node_id: '13', class_type: 'BarNode', node_title: 'BarNode' },
+    { node_id: '14', class_type: 'FooNode', node_title: 'FooNode' },
+  ]);
+});
+
 test('prompt_no_outputs', async () => {
   const prompt = base();
   delete prompt['9'];

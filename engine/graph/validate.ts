@@ -39,8 +39,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Step 1 of §6.2, over every node (reachable or not): each is an object with a known class. */
+/** Step 1 of §6.2, over every node (reachable or not): each is an object with a known class.
+ *  Every unknown class is named at once (ComfyUI stops at the first), so a user installs all
+ *  that is missing in one go; with one, the answer is exactly ComfyUI's. */
 function checkNodes(prompt: Record<string, unknown>, registry: NodeRegistry): ValidationResult | null {
+  const missing: { node_id: string; class_type: string; node_title: string }[] = [];
   for (const [id, node] of Object.entries(prompt)) {
     if (!isObject(node)) {
       return failure('invalid_prompt', `Cannot execute because node #${id} is ${describeJsonType(node)}, not an object with class_type and inputs.`, `Node ID '#${id}'`);
@@ -51,12 +54,22 @@ function checkNodes(prompt: Record<string, unknown>, registry: NodeRegistry): Va
     if (!registry.has(node.class_type)) {
       const meta = node._meta;
       const title = isObject(meta) && typeof meta.title === 'string' ? meta.title : node.class_type;
-      return failure('missing_node_type', `Node '${title}' not found. The custom node may not be installed.`, `Node ID '#${id}'`, {
-        node_id: id, class_type: node.class_type, node_title: title,
-      });
+      missing.push({ node_id: id, class_type: node.class_type, node_title: title });
     }
   }
-  return null;
+  if (missing.length === 0) return null;
+  const [first] = missing;
+  if (missing.length === 1) {
+    return failure('missing_node_type', `Node '${first.node_title}' not found. The custom node may not be installed.`, `Node ID '#${first.node_id}'`, { ...first });
+  }
+  const types = [...new Set(missing.map((m) => m.class_type))];
+  const nodes = missing.map((m) => `'${m.node_title}' (#${m.node_id}${m.node_title === m.class_type ? '' : `, ${m.class_type}`})`);
+  return failure(
+    'missing_node_type',
+    `Nodes ${nodes.join(', ')} not found: this install has no node type ${types.join(', ')}. The custom nodes may not be installed.`,
+    missing.map((m) => `Node ID '#${m.node_id}'`).join(', '),
+    { ...first, missing_nodes: missing },
+  );
 }
 
 /** A copy whose node inputs can take coerced values without touching the caller's object. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { serve } from '../../cli/serve.ts';
-import { parseJson, stringifyJson, workflowToPrompt } from '../../engine/graph/index.ts';
+import { expandWorkflow, parseJson, registryLookup, stringifyJson, workflowToPrompt, type UiWorkflow } from '../../engine/graph/index.ts';
 import { CHROMIUM, EditorPage } from './editor-page.ts';
 import { createRegistry } from './e2e-nodes.ts';
 
@@ -182,12 +182,13 @@ describe('browser editor', { skip: hasChromium ? false : `no ${CHROMIUM} (run .c
     assert.deepEqual(JSON.parse(JSON.stringify(workflowToPrompt(saved, createRegistry()))), exported);
   });
 
-  test("ComfyUI's own graphs (default, 2023 legacy, primitives, reroutes, bypass) export as the server converts them", async () => {
+  test("ComfyUI's own graphs (default, 2023 legacy, primitives, reroutes, bypass, subgraphs, group nodes) export as the server converts them", async () => {
     const folder = join(ROOT, 'test/fixtures/workflows');
-    for (const name of ['txt2img-default', 'legacy-2023', 'primitive', 'reroutes', 'bypass-mute', 'converted-widget']) {
+    for (const name of ['txt2img-default', 'legacy-2023', 'primitive', 'reroutes', 'bypass-mute', 'converted-widget', 'subgraph-nested', 'group-node', 'frontend-default']) {
       await editor.page.click('#clear-button');
       const text = readFileSync(join(folder, `${name}.json`), 'utf8');
-      const count = (JSON.parse(text) as { nodes: unknown[] }).nodes.length;
+      // Subgraphs and group nodes open unpacked into their inner nodes.
+      const count = expandWorkflow(JSON.parse(text) as UiWorkflow, registryLookup(createRegistry())).nodes.length;
       await editor.dropFile(join(folder, `${name}.json`), 'application/json');
       await editor.page.waitForFunction((n) => (window as never as { invgraph: { nodes(): unknown[] } }).invgraph.nodes().length === n, count);
       // The browser has no bigint: seeds above 2^53 travel as the nearest double, as in ComfyUI's editor.

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { readPngTextChunks } from '../../engine/image/index.ts';
+import { loadWorkflow, parseJson } from '../../engine/graph/index.ts';
+import { createRegistry } from '../../nodes/index.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/invgraph.mjs');
@@ -105,6 +107,13 @@ test('txt2img on the tiny model: same seed twice gives bit-identical images; a 6
     assert.ok(prompt.includes('"cfg": 7.5') && prompt.includes('"denoise": 1.0'), 'FLOAT inputs print as Python floats');
     const workflow = readPngTextChunks(readFileSync(a)).workflow;
     assert.ok(workflow.startsWith('{"id": '), 'UI workflows are embedded as the workflow chunk');
+    // The embedded workflow is the one that ran (--set applied): reopened, it gives the same prompt.
+    const reopened = loadWorkflow(parseJson(workflow), createRegistry());
+    const ran = parseJson(prompt) as Record<string, { inputs: Record<string, unknown> }>;
+    assert.equal(reopened['3'].inputs.seed, BigInt(seed));
+    for (const [id, input] of [['3', 'seed'], ['3', 'steps'], ['5', 'width'], ['5', 'height']]) {
+      assert.deepEqual(reopened[id].inputs[input], ran[id].inputs[input], `${id}.${input}`);
+    }
     assert.match(first.stderr, /KSampler/);
     const other = invgraph([...args.slice(0, -6), '--set', '3.seed=18446744073709551614', '--set', '5.width=64', '--set', '5.height=64', '--set', '3.steps=4'], ws.dir);
     assert.equal(other.code, 0, other.stderr);

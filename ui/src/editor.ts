@@ -6,6 +6,7 @@ import type { ApiPrompt, UiWorkflow } from '../../engine/graph/index.ts';
 import { PromptError, type ApiClient, type ImageRef } from './api-client.ts';
 import { apiPromptToWorkflow } from './api-to-workflow.ts';
 import { graphToPrompt } from './graph-to-prompt.ts';
+import { expandWorkflow, hasNestedNodes } from '../../engine/graph/workflow-expand.ts';
 import { loadImage, registerNodeTypes, type EditorNode } from './node-classes.ts';
 import { inputEntries, type ObjectInfo } from './node-info.ts';
 import { pngTextChunks } from './png-text.ts';
@@ -171,7 +172,19 @@ export class Editor {
       this.notify(`${source} is neither a workflow (no "nodes" list) nor an API prompt (nodes with "class_type" and "inputs").`, 'error');
       return;
     }
-    const workflow = isUi ? (json as UiWorkflow) : apiPromptToWorkflow(json as ApiPrompt, this.objectInfo);
+    let workflow = isUi ? (json as UiWorkflow) : apiPromptToWorkflow(json as ApiPrompt, this.objectInfo);
+    // This editor draws one flat graph: subgraphs and group nodes are unpacked into their nodes
+    // with the ids they run under (e.g. "10:3"), so queueing gives the prompt the server would.
+    let unpacked = false;
+    if (isUi && Array.isArray(workflow.links) && hasNestedNodes(workflow)) {
+      try {
+        workflow = expandWorkflow(workflow, (type) => (Object.hasOwn(this.objectInfo, type) ? this.objectInfo[type] : undefined));
+        unpacked = true;
+      } catch (error) {
+        this.notify(`${source} could not be opened: ${(error as Error).message}`, 'error');
+        return;
+      }
+    }
     const missing = [...new Set(workflow.nodes.map((n) => n.type).filter((t) => !(t in this.objectInfo) && !EDITOR_ONLY_TYPES.has(t)))];
     this.state.nodes.clear();
     this.state.running = null;
@@ -185,6 +198,7 @@ export class Editor {
     this.fitView();
     this.history.checkpoint(); // loading is an edit too: undo goes back to the graph before
     if (missing.length > 0) this.notify(`${source}: this server has no node type ${missing.join(', ')}; those nodes are kept but cannot run.`, 'error');
+    else if (unpacked) this.notify(`${source}: its subgraphs and group nodes were unpacked into their nodes; saving keeps them unpacked.`, 'info');
     this.canvas.setDirty(true, true);
   }
 

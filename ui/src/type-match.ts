@@ -1,21 +1,9 @@
 // ComfyUI's socket type matching (comfyui-api.md §6.2): equal names match, "*" matches
 // anything, and comma lists ("FLOAT,INT") match when the two sets share a name.
+import { socketTypesMatch } from '../../engine/graph/workflow-convert.ts';
 
-export function typesMatch(output: unknown, input: unknown): boolean {
-  const a = typeName(output);
-  const b = typeName(input);
-  if (a === b || a === '*' || b === '*') return true;
-  const left = a.split(',').map((t) => t.trim());
-  const right = new Set(b.split(',').map((t) => t.trim()));
-  return left.some((t) => t === '*' || right.has(t) || right.has('*'));
-}
-
-/** Slot types may be a string, an array of names, or 0 / "" (litegraph's "any"). */
-function typeName(type: unknown): string {
-  if (Array.isArray(type)) return type.map(String).join(',');
-  if (type === 0 || type === '' || type === undefined || type === null) return '*';
-  return String(type);
-}
+/** The same rule the shared conversion uses for bypassed nodes. */
+export const typesMatch = socketTypesMatch;
 
 /** A stable colour per type name so sockets and links of one type look alike. */
 const KNOWN_COLOURS: Record<string, string> = {
