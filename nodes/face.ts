@@ -109,13 +109,19 @@ export const faceSimilarityNode = defineNode({
     let cosineSum = 0;
     for (const [index, [a, b]] of pairs.entries()) {
       ctx.throwIfInterrupted();
-      try {
-        const result = faceSimilarity(await descriptorA(a), await descriptorB(b));
+      // Both sides are looked at before giving up, so the summary names every image without a face.
+      const [resultA, resultB] = await Promise.allSettled([descriptorA(a), descriptorB(b)]);
+      const failures = [resultA, resultB].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+      const unexpected = failures.find((error) => !(error instanceof FaceNotFoundError));
+      if (unexpected !== undefined) throw unexpected;
+      if (resultA.status === 'fulfilled' && resultB.status === 'fulfilled') {
+        const result = faceSimilarity(resultA.value, resultB.value);
         cosineSum += result.cosine;
         lines.push(pairLine(result, a, b, pairs.length));
-      } catch (error) {
-        if (on_no_face === 'error' || !(error instanceof FaceNotFoundError)) throw error;
-        lines.push(`${pairPrefix(a, b, pairs.length)}similarity 0, no score possible: ${error.message}`);
+      } else {
+        const reasons = failures.map((error) => (error as FaceNotFoundError).message).join('; and ');
+        if (on_no_face === 'error') throw new FaceNotFoundError(reasons);
+        lines.push(`${pairPrefix(a, b, pairs.length)}similarity 0, no score possible: ${reasons}`);
       }
       ctx.progress(index + 1, pairs.length);
     }
