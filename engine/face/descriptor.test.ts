@@ -44,7 +44,7 @@ test('edited copies of one photo stay closer than three different women', async 
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const result = faceSimilarity(originals[i], originals[j]);
-      assert.equal(result.verdict, 'different people', `${names[i]} vs ${names[j]}: ${JSON.stringify(result)}`);
+      assert.notEqual(result.verdict, 'same person', `${names[i]} vs ${names[j]}: ${JSON.stringify(result)}`);
       assert.ok(result.cosine < farthestSame - 0.2, `${names[i]} vs ${names[j]} ${result.cosine} vs edited copies ≥ ${farthestSame}`);
     }
   }
@@ -55,12 +55,15 @@ function identityChecks(pairs: PairScore[], key: 'faceRes' | 'faceApi'): string[
   const failures: string[] = [];
   const same = pairs.filter((p) => p.kind === 'same');
   const different = pairs.filter((p) => p.kind === 'different');
-  // Every photo pair of the author and woman A beats every pair of people known to differ that
-  // involves them (the author vs each woman; woman A vs the women beside her), with a margin.
-  const lowestSame = Math.min(...same.map((p) => p[key]));
-  const involved = different.filter((p) => p.group === 'author–woman' || [p.a, p.b].some((name) => same.some((s) => s.group === 'woman-A' && (s.a === name || s.b === name))));
-  const highestInvolved = Math.max(...involved.map((p) => p[key]));
-  if (!(lowestSame > highestInvolved + 0.02)) failures.push(`lowest same-person pair ${lowestSame.toFixed(3)} vs highest different pair ${highestInvolved.toFixed(3)}`);
+  // For each person with several photos (the author, woman A): every pair of their photos beats
+  // every pair of them with someone known to be another person, with a margin.
+  for (const person of new Set(same.map((p) => p.group))) {
+    const own = same.filter((p) => p.group === person);
+    const names = new Set(own.flatMap((p) => [p.a, p.b]));
+    const lowestSame = Math.min(...own.map((p) => p[key]));
+    const highestOther = Math.max(...different.filter((p) => names.has(p.a) || names.has(p.b)).map((p) => p[key]));
+    if (!(lowestSame > highestOther + 0.02)) failures.push(`${person}: lowest same-person pair ${lowestSame.toFixed(3)} vs highest pair with another person ${highestOther.toFixed(3)}`);
+  }
   // Typical scores far apart: the medians of same-person and different-person pairs.
   const gap = median(same.map((p) => p[key])) - median(different.map((p) => p[key]));
   if (!(gap >= 0.25)) failures.push(`median gap ${gap.toFixed(3)}`);
@@ -81,7 +84,7 @@ test('FaceRes separates the same person from different people on the packages\' 
   // The same checks on the old descriptor's scores fail: no margin, medians close, and its
   // scores sit above the bands for nearly every pair (the narrow band README.md describes).
   const old = identityChecks(pairs, 'faceApi').join('; ');
-  for (const failure of [/lowest same-person pair/, /median gap/, /different-person pairs at or above/]) assert.match(old, failure);
+  for (const failure of [/author: lowest same-person pair/, /median gap/, /different-person pairs at or above/]) assert.match(old, failure);
 });
 
 test('a descriptor of a batch item, and an error that says why without a face', async () => {
@@ -92,9 +95,9 @@ test('a descriptor of a batch item, and an error that says why without a face', 
   assert.equal((await faceApiDescriptor(batch, 1)).length, 128);
   await assert.rejects(faceDescriptor(batch, 0), (error: Error) => {
     assert.ok(error instanceof FaceNotFoundError);
-    assert.match(error.message, /^no face found in image 0 \(600x600\) of a batch of 2, so there is no identity to compare: the detector (sees no face-like region at all|'s best candidate scores 0\.\d\d, below the 0\.5 a face needs)$/);
+    assert.match(error.message, /^no face found in image 0 \(600x600\) of a batch of 2, so there is no identity to compare: the detector( sees no face-like region at all|'s best candidate scores 0\.\d\d, below the 0\.5 a face needs)$/);
     return true;
   });
   const tiny = makeImageBatch(1, 32, 40);
-  await assert.rejects(faceDescriptor(tiny), /no face found in image 0 \(40x32\).*; the image is only 32 px on its shorter side; faces are found from about \d+ px$/);
+  await assert.rejects(faceDescriptor(tiny), /no face found in image 0 \(40x32\).*; the image is only 32 px on its shorter side, and the detector finds faces from about 96 px$/);
 });
