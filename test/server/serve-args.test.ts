@@ -11,6 +11,8 @@ test('flags map to options', () => {
   assert.equal(options.historyMax, 50);
   assert.equal(options.limits?.maxUploadBytes, 8 * 1024 * 1024);
   assert.equal(options.host, undefined);
+  assert.equal(options.interruptGraceMs, undefined);
+  assert.equal(parseServeArgs(['--interrupt-grace-s', '0.5']).interruptGraceMs, 500);
 });
 
 test('bad values name the flag', () => {
@@ -82,7 +84,7 @@ test('serve --help and run --help print every flag and exit 0', async () => {
   }
   assert.deepEqual(codes, [0, 0]);
   const text = printed.join('');
-  for (const flag of ['--temp', '--allow-origin', '--history-max', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--insecure-no-auth', '--output DIR']) {
+  for (const flag of ['--temp', '--allow-origin', '--history-max', '--interrupt-grace-s', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--insecure-no-auth', '--output DIR']) {
     assert.ok(text.includes(flag), `help lacks ${flag}`);
   }
 });

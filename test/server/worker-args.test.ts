@@ -5,7 +5,7 @@ import { parseServeArgs } from '../../cli/serve.ts';
 import { parseWorkerArgs } from '../../cli/worker.ts';
 
 test('worker flags map to options', () => {
-  const options = parseWorkerArgs(['--queue', 'redis://10.0.0.5:6380/2', '--device', 'cuda:1', '--models', 'm', '--output', 'o', '--concurrency', '2', '--keep-checkpoints', '1']);
+  const options = parseWorkerArgs(['--queue', 'redis://10.0.0.5:6380/2', '--device', 'cuda:1', '--models', 'm', '--output', 'o', '--concurrency', '2', '--keep-checkpoints', '1', '--interrupt-grace-s', '2.5']);
   assert.deepEqual(options, {
     queue: 'redis://10.0.0.5:6380/2',
     device: 'cuda:1',
@@ -17,6 +17,7 @@ test('worker flags map to options', () => {
     concurrency: 2,
     keepCheckpoints: 1,
     upload: undefined,
+    interruptGraceMs: 2500,
   });
   const uploading = parseWorkerArgs(['--queue', 'redis://h', '--upload-to', 'http://10.0.0.2:8188', '--auth-token', 'tok']);
   assert.deepEqual(uploading.upload, { url: 'http://10.0.0.2:8188', token: 'tok' });
@@ -28,6 +29,9 @@ test('worker: --queue is required and checked; numbers are bounded', () => {
   assert.throws(() => parseWorkerArgs(['--queue', 'http://x']), /only redis:\/\/ and rediss:\/\//);
   assert.throws(() => parseWorkerArgs(['--queue', 'redis://x', '--concurrency', '0']), /--concurrency must be an integer from 1 to 64, got "0"/);
   assert.throws(() => parseWorkerArgs(['--queue', 'redis://x', 'extra']), /unexpected argument "extra"/);
+  for (const bad of ['0', '-1', 'abc', '', '4000']) {
+    assert.throws(() => parseWorkerArgs(['--queue', 'redis://x', '--interrupt-grace-s', bad]), /--interrupt-grace-s must be a number of seconds from 0.1 to 3600/);
+  }
 });
 
 test('serve --queue takes a Redis URL and refuses anything else', () => {
