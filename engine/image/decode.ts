@@ -14,7 +14,7 @@ export class ImageDecodeError extends Error {
 /** Counts the pixels of all frames together. A decoded pixel costs 12 bytes as float RGB (more
  *  while converting), so ComfyUI's 16384² let a 746 KB PNG take 4 GB (issue #12 item 5); 2^25
  *  (e.g. 8192x4096, a 32-megapixel photo) stays near 400 MB. `INVGRAPH_MAX_DECODE_PIXELS`
- *  (set by `--max-decode-pixels`) changes it for the whole process, worker threads included. */
+ *  (set by `--max-decode-pixels`) changes it for this process and the execution processes it starts (they inherit the environment). */
 export const DEFAULT_MAX_PIXELS = 2 ** 25;
 
 export const MAX_DECODE_PIXELS_ENV = 'INVGRAPH_MAX_DECODE_PIXELS';

@@ -1,4 +1,4 @@
-// What the server needs from whoever executes prompts (a worker thread in production, an
+// What the server needs from whoever executes prompts (a child process in production, an
 // in-process executor in tests). The server never imports nodes/ or cli/ (architecture.md).
 
 import type { ApiPrompt } from '../graph/index.ts';

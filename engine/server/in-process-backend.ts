@@ -1,5 +1,5 @@
 // An ExecutionBackend that runs the executor on the calling thread: for tests and tools whose
-// nodes never block for long. Production uses the worker-thread backend of cli/execution-host.ts.
+// nodes never block for long. Production uses the child-process backend of cli/execution-host.ts.
 
 import type { DefinitionEnv, NodeRegistry, NodeServices } from '../graph/index.ts';
 import { createExecutor, createInterruptFlag } from '../exec/index.ts';

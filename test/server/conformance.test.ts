@@ -1,4 +1,4 @@
-// comfyui-api.md §10.1 conformance checklist against a real server (worker thread, fake nodes).
+// comfyui-api.md §10.1 conformance checklist against a real server (execution process, fake nodes).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

@@ -83,7 +83,7 @@ const fakeFail = defineNode({
 const fakeCrash = defineNode({
   name: 'FakeCrash',
   category: 'testing',
-  description: 'Ends the worker thread abruptly, like a native crash.',
+  description: 'Ends the execution process abruptly, like a native crash.',
   inputs: { required: { value: { kind: 'LINK', type: 'INT' } } },
   outputs: [{ type: 'INT' }],
   run: () => process.exit(7),

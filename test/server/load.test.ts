@@ -1,5 +1,5 @@
 // Many clients at once (each sees only its own job frames), and the main thread staying
-// responsive while a node blocks the worker thread for seconds.
+// responsive while a node blocks the execution process for seconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
