@@ -1,6 +1,7 @@
 // Parity sections for single network calls: the VAE (vae.safetensors) and the UNet with the 16
 // transformer blocks' attention inputs (unet.safetensors).
 import type { Tensor } from '../../engine/tensor/index.ts';
+import { unetFeeds } from '../../engine/sd/index.ts';
 import type { ParityContext } from './context.ts';
 
 function mapData(t: Tensor, f: (v: number) => number): Tensor {
@@ -29,11 +30,11 @@ export async function unetSection(ctx: ParityContext): Promise<void> {
   if (!ctx.fixture.has(stem)) return;
   const ref = (key: string) => ctx.fixture.tensor(stem, key);
   const session = await ctx.runtime.unetSession(ctx.checkpoint, { recordFeatures: true });
-  const out = await session.run({
+  const out = await session.run(unetFeeds({
     sample: ref('sample'),
     timestep: ref('timestep_float'),
-    encoder_hidden_states: ref('encoder_hidden_states'),
-  });
+    encoderHiddenStates: ref('encoder_hidden_states'),
+  }));
   const keys = new Set(ctx.fixture.keys(stem));
   for (const [name, tensor] of Object.entries(out)) {
     ctx.log.float(stem, name, tensor, keys.has(name) ? ref(name) : undefined);

@@ -4,6 +4,8 @@ import { callChunks, type CondChunk, type EpsModel, type ModelCall } from '../sa
 import type { Tensor } from '../tensor/index.ts';
 import type { ModelSession } from '../onnx/index.ts';
 import type { Conditioning } from './wire-types.ts';
+import { unetFeeds, UNET_OUTPUT } from './unet/unet-io.ts';
+import type { Feeds } from './unet/unet-io.ts';
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -52,7 +54,7 @@ export interface GuidedUnet {
    *  positive and negative above are entry 0. */
   entries?: { cond: readonly Tensor[]; uncond: readonly Tensor[] };
   /** Extra feeds per call (adapter features, σ gates, ControlNet hints), keyed by graph input name. */
-  extraFeeds?: (call: ModelCall, rows: number) => Record<string, { dims: readonly number[]; data: Float32Array }>;
+  extraFeeds?: (call: ModelCall, rows: number) => Feeds;
 }
 
 function chunkEmbeds(unet: GuidedUnet, chunk: CondChunk): Tensor {
@@ -77,13 +79,11 @@ export function createEpsModel(unet: GuidedUnet): EpsModel {
     const timestep = new Float32Array(rows).fill(call.timestep);
     const result = await unet.session.run(
       {
-        sample: { dims: call.dims, data: call.sample },
-        timestep: { dims: [rows], data: timestep },
-        encoder_hidden_states: hidden,
+        ...unetFeeds({ sample: { dims: call.dims, data: call.sample }, timestep: { dims: [rows], data: timestep }, encoderHiddenStates: hidden }),
         ...unet.extraFeeds?.(call, rows),
       },
-      ['out'],
+      [UNET_OUTPUT],
     );
-    return result.out.data;
+    return result[UNET_OUTPUT].data;
   };
 }

@@ -12,6 +12,8 @@ import { inpaintConcat, resizeToBatchSize } from './inpaint-concat.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
 import { resolveConditionings } from './area-conds.ts';
+import { CONTROLNET_INPUT } from './controlnet/controlnet-io.ts';
+import { UNET_INPUT } from './unet/unet-io.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
 
 type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
@@ -92,7 +94,7 @@ export function planControl(positive: Conditioning, negative: Conditioning, late
       if (!hintFeed) {
         hintFeed = Object.fromEntries(hints.map((h, i) => {
           const count = h.batch === 1 ? 1 : rows; // a single hint is a shared [1,…] input (sharedHint)
-          return [`controlnet.${i}.hint`, { dims: [count, 3, h.height, h.width], data: hintRows(h, count, batch) }];
+          return [CONTROLNET_INPUT.hint(i), { dims: [count, 3, h.height, h.width], data: hintRows(h, count, batch) }];
         }));
         hintFeeds.set(key, hintFeed);
       }
@@ -105,7 +107,7 @@ export function planControl(positive: Conditioning, negative: Conditioning, late
           const chain = sideChains[chunk.branch][chunk.entry] ?? [];
           strength[r] = active && chain.includes(link) ? link.strength : 0;
         }
-        feeds[`controlnet.${i}.strength`] = { dims: [rows], data: strength };
+        feeds[CONTROLNET_INPUT.strength(i)] = { dims: [rows], data: strength };
       });
       return feeds;
     },
@@ -140,7 +142,7 @@ function inpaintFeeds(request: GuidedUnetRequest): NonNullable<GuidedUnet['extra
       const resized = chunks.map((c) => resizeToBatchSize(sides[c.branch], rows / chunks.length));
       const data = new Float32Array(resized.reduce((n, t) => n + t.data.length, 0));
       resized.reduce((offset, t) => { data.set(t.data, offset); return offset + t.data.length; }, 0);
-      feeds = { concat: { dims: [rows, ...sides.cond.dims.slice(1)], data } };
+      feeds = { [UNET_INPUT.concat]: { dims: [rows, ...sides.cond.dims.slice(1)], data } };
       cache.set(key, feeds);
     }
     return feeds;

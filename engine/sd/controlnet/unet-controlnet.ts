@@ -9,9 +9,11 @@ import { controlnetForward } from './controlnet.ts';
 import type { ControlnetResiduals } from './controlnet.ts';
 import { openControlnet, ControlnetError, resolveControlnetConfig } from './controlnet-checkpoint.ts';
 import type { Controlnet } from './controlnet-checkpoint.ts';
+import { defineGraphPatch } from '../unet/graph-patch.ts';
+import { CONTROLNET_INPUT, CONTROLNET_OUTPUT } from './controlnet-io.ts';
 
 /**
- * Where the residuals come from.
+ * UnetVariant `controlnet`: where the residuals come from (input and output names: controlnet-io.ts).
  * - `inputs`: graph inputs `down_residual.<k>` (k = 0…11, shaped like skip k) and `mid_residual`.
  * - `fused`: the ControlNets in `nets` run in the graph, in chain order; net i adds inputs `controlnet.<i>.hint`
  *   float32 in [0,1] — [1,3,8·H,8·W] serving every row when `sharedHint`, else [B,3,8·H,8·W] — and
@@ -68,8 +70,8 @@ function checkFits(net: Controlnet, unet: UnetConfig): void {
 /** Each net's residuals × its per-row strength [B]. */
 function scaledResiduals(g: GraphBuilder, net: Controlnet, spec: FusedControlnet & { index: number; weightPrefix: string; unet: UnetConfig }, inputs: UnetInputs): ControlnetResiduals {
   const [batch, , height, width] = inputs.sample.shape;
-  const hint = g.input(`controlnet.${spec.index}.hint`, 'float32', [spec.sharedHint ? 1 : batch, net.config.hintChannels, mulDims(height, 8), mulDims(width, 8)]);
-  const strength = g.input(`controlnet.${spec.index}.strength`, 'float32', [batch]);
+  const hint = g.input(CONTROLNET_INPUT.hint(spec.index), 'float32', [spec.sharedHint ? 1 : batch, net.config.hintChannels, mulDims(height, 8), mulDims(width, 8)]);
+  const strength = g.input(CONTROLNET_INPUT.strength(spec.index), 'float32', [batch]);
   const root = new Module(g, net.weights, '', spec.weightPrefix);
   const residuals = controlnetForward(root, { ...inputs, controlnetCond: hint }, resolveControlnetConfig(net, spec.unet.heads));
   const perRow = reshape(strength, [strength.shape[0], 1, 1, 1]);
@@ -80,8 +82,8 @@ function scaledResiduals(g: GraphBuilder, net: Controlnet, spec: FusedControlnet
 export function controlnetExtras(g: GraphBuilder, unet: UnetConfig, variant: ControlnetVariant, inputs: UnetInputs): ControlnetExtras {
   if (variant.residuals === 'inputs') {
     return {
-      downResidual: (index, skip) => g.input(`down_residual.${index}`, 'float32', skip.shape),
-      midResidual: (mid) => g.input('mid_residual', 'float32', mid.shape),
+      downResidual: (index, skip) => g.input(CONTROLNET_INPUT.downResidual(index), 'float32', skip.shape),
+      midResidual: (mid) => g.input(CONTROLNET_INPUT.midResidual, 'float32', mid.shape),
       finish: () => {},
     };
   }
@@ -103,9 +105,17 @@ export function controlnetExtras(g: GraphBuilder, unet: UnetConfig, variant: Con
     finish() {
       if (!variant.outputResiduals) return;
       all.forEach((r, i) => {
-        r.down.forEach((value, k) => g.output(value, `controlnet.${i}.down_residual.${k}`));
-        g.output(r.mid, `controlnet.${i}.mid_residual`);
+        r.down.forEach((value, k) => g.output(value, CONTROLNET_OUTPUT.downResidual(i, k)));
+        g.output(r.mid, CONTROLNET_OUTPUT.midResidual(i));
       });
     },
   };
 }
+
+/** The `controlnet` graph patch: residuals added to the skips and the mid block (run beside the UNet). */
+export const controlnetGraphPatch = defineGraphPatch({
+  name: 'controlnet',
+  check: (_config, spec: ControlnetVariant) => checkControlnetVariant(spec),
+  fingerprints: (spec) => controlnetFingerprints(spec),
+  build: (g, config, spec, inputs) => controlnetExtras(g, config, spec, inputs),
+});

@@ -15,7 +15,8 @@ import type { UnetVariant } from '../unet/unet.ts';
 import type { GuidedUnet } from '../eps-model.ts';
 import type { InvAdapter } from './inv-adapter.ts';
 import type { EaaSettings, EaaPatch } from './eaa-settings.ts';
-import { nearestTimestep, readFeatureStep } from './feature-bank.ts';
+import { nearestTimestep, readFeatureStep, featureStepKey } from './feature-bank.ts';
+import { EAA_INPUT } from './eaa-io.ts';
 import type { FeatureBank } from './feature-bank.ts';
 import { unetIdentity } from './inv-adapter-weights.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
@@ -113,7 +114,10 @@ export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUn
       const step = readFeatureStep(patch.features, timestep, file);
       const feeds: Feeds = {};
       // Reference attention has no cross side: its graph takes no `.cross` inputs.
-      for (const [key, tensor] of step) if (trained || key.endsWith('.self')) feeds[`eaa.${key}`] = tensor as Tensor;
+      const sides = trained ? (['self', 'cross'] as const) : (['self'] as const);
+      for (const b of patch.features.blocks) {
+        for (const side of sides) feeds[EAA_INPUT.features(b.name, side)] = step.get(featureStepKey(b.name, side)) as Tensor;
+      }
       cached = { timestep, feeds };
     }
     return cached.feeds;
@@ -130,9 +134,9 @@ export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUn
       if (active && [...sigmaSelf, ...sigmaCross].some((v) => v > 0)) coverage(call, timestep);
       return {
         ...featureFeeds(timestep),
-        'eaa.sigma_self': { dims: [rows], data: sigmaSelf },
-        ...(trained ? { 'eaa.sigma_cross': { dims: [rows], data: sigmaCross } } : {}),
-        'eaa.block_weights': blockWeights,
+        [EAA_INPUT.sigmaSelf]: { dims: [rows], data: sigmaSelf },
+        ...(trained ? { [EAA_INPUT.sigmaCross]: { dims: [rows], data: sigmaCross } } : {}),
+        [EAA_INPUT.blockWeights]: blockWeights,
         ...maskFeeds?.(call.dims[2], call.dims[3]),
       };
     },
@@ -156,7 +160,7 @@ function attentionMaskFeeds(mask: MaskBatch, levels: Set<number>): (h: number, w
         if (levels.has(level)) {
           const resized = resizeImage(asImage, gridW, gridH, 'area', 'disabled');
           const tokens = Float32Array.from({ length: gridH * gridW }, (_, i) => resized.data[i * 3]);
-          feeds[`eaa.mask.level${level}`] = { dims: [1, gridH * gridW, 1], data: tokens };
+          feeds[EAA_INPUT.mask(level)] = { dims: [1, gridH * gridW, 1], data: tokens };
         }
         [gridH, gridW] = [Math.ceil(gridH / 2), Math.ceil(gridW / 2)];
       }

@@ -5,6 +5,7 @@
 import { SafetensorsStreamWriter, openSafetensors, toFloat16, fromFloat16, SafetensorsError } from '../../onnx/index.ts';
 import type { SafetensorsFile, StreamEntry } from '../../onnx/index.ts';
 import type { Tensor } from '../../tensor/index.ts';
+import { readRecordedFeatures } from '../unet/unet-io.ts';
 
 export const FEATURE_BANK_FORMAT = 'inv-features';
 const FEATURE_BANK_VERSION = '1';
@@ -31,6 +32,11 @@ export interface FeatureBank {
 }
 
 export class FeatureBankError extends Error {}
+
+/** readFeatureStep's key of one block's side. */
+export function featureStepKey(block: string, side: 'self' | 'cross'): string {
+  return `${block}.${side}`;
+}
 
 export function featureKey(timestep: number, block: string, side: 'self' | 'cross'): string {
   return `t${timestep}.${block}.${side}`;
@@ -59,14 +65,11 @@ export class FeatureBankWriter {
     });
   }
 
-  /** The next step's features, `features.<block>.self|cross` as the recordFeatures UNet outputs them (batch 1). */
-  writeStep(timestep: number, features: Record<string, Tensor>): void {
+  /** The next step's features, the outputs of the recordFeatures UNet (batch 1; names: unet-io.ts). */
+  writeStep(timestep: number, outputs: Record<string, Tensor>): void {
+    const features = readRecordedFeatures(outputs, this.bank.blocks.map((b) => b.name));
     for (const b of this.bank.blocks) {
-      for (const side of ['self', 'cross'] as const) {
-        const tensor = features[`features.${b.name}.${side}`];
-        if (!tensor) throw new Error(`the UNet did not output features.${b.name}.${side}`);
-        this.writer.write(featureKey(timestep, b.name, side), toFloat16(tensor.data));
-      }
+      for (const side of ['self', 'cross'] as const) this.writer.write(featureKey(timestep, b.name, side), toFloat16(features.get(b.name)![side].data));
     }
   }
 
@@ -139,7 +142,7 @@ export function readFeatureStep(bank: FeatureBank, timestep: number, file: Safet
   const step = new Map<string, Tensor>();
   for (const b of bank.blocks) {
     for (const side of ['self', 'cross'] as const) {
-      step.set(`${b.name}.${side}`, { dims: [1, b.tokens, b.width], data: fromFloat16(file.readBytes(featureKey(timestep, b.name, side))) });
+      step.set(featureStepKey(b.name, side), { dims: [1, b.tokens, b.width], data: fromFloat16(file.readBytes(featureKey(timestep, b.name, side))) });
     }
   }
   return step;

@@ -13,6 +13,7 @@ import type { SdRuntime, RuntimeLog } from '../runtime.ts';
 import { encodeImage } from '../vae/vae-codec.ts';
 import { createEpsModel, conditioningEmbeds, stackEmbeddings } from '../eps-model.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
+import { unetFeeds, recordedFeature, UNET_OUTPUT } from '../unet/unet-io.ts';
 import { unetIdentity } from './inv-adapter-weights.ts';
 import { FeatureBankWriter, openFeatureBank } from './feature-bank.ts';
 import type { FeatureBank } from './feature-bank.ts';
@@ -86,13 +87,12 @@ function recordingModel(session: Awaited<ReturnType<SdRuntime['unetSession']>>, 
   const hidden = stackEmbeddings([caption], 1);
   return async (call) => {
     if (call.dims[0] !== 1 || call.guidance !== 'cond') throw new Error('feature recording runs one conditional row per step');
-    const result = await session.run({
-      sample: { dims: call.dims, data: call.sample },
-      timestep: { dims: [1], data: Float32Array.of(call.timestep) },
-      encoder_hidden_states: hidden,
-    }, ['out', ...outputs]);
+    const result = await session.run(
+      unetFeeds({ sample: { dims: call.dims, data: call.sample }, timestep: { dims: [1], data: Float32Array.of(call.timestep) }, encoderHiddenStates: hidden }),
+      [UNET_OUTPUT, ...outputs],
+    );
     record(call.timestep, result);
-    return result.out.data;
+    return result[UNET_OUTPUT].data;
   };
 }
 
@@ -122,7 +122,7 @@ export async function extractFeatures(runtime: SdRuntime, request: ExtractionReq
   }
   const bank: FeatureBank = { path, model: inversion.model, timesteps: [...inversion.timesteps].reverse(), latentSize: [h, w], blocks };
   const session = await runtime.unetSession(checkpoint, { recordFeatures: true }, request.log);
-  const outputs = blocks.flatMap((b) => [`features.${b.name}.self`, `features.${b.name}.cross`]);
+  const outputs = blocks.flatMap((b) => [recordedFeature(b.name, 'self'), recordedFeature(b.name, 'cross')]);
   const writer = new FeatureBankWriter(bank);
   try {
     const model = recordingModel(session, caption, outputs, (timestep, features) => writer.writeStep(timestep, features));

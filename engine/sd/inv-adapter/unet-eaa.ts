@@ -5,12 +5,32 @@
 // side) is a graph input either way, so gating needs no rebuild.
 import {
   Module, linear, attention, matmul, add, mul, reshape, expand, slice, concat, clamp, unary, greater, where, floatConst,
-  openSafetensors, safetensorsSource,
+  openSafetensors, safetensorsSource, checkpointFingerprint,
 } from '../../onnx/index.ts';
 import type { GraphBuilder, Value, WeightSource } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import type { BlockExtras, AttentionParts } from '../unet/unet-layers.ts';
-import { transformerBlocks } from '../unet/unet-blocks.ts';
+import { transformerBlocks, requireOneTransformerBlock } from '../unet/unet-blocks.ts';
+import { defineGraphPatch } from '../unet/graph-patch.ts';
+import { EAA_INPUT } from './eaa-io.ts';
+
+/**
+ * UnetVariant `eaa`: the Embedded Attention Adapter. Extra inputs (names: eaa-io.ts): `eaa.<block>.self` [1,R,C] —
+ * the reference branch's F_s (as recorded by `recordFeatures` on a batch-1 pass), `eaa.sigma_self` [B] — σ per
+ * row, so CFG rows and start/end gating need no rebuild — and `eaa.block_weights` [blocks]. With an adapter file
+ * (the paper's additive form, §3) also `eaa.<block>.cross` [1,s,C] and `eaa.sigma_cross` [B]; the reference token
+ * count s is the file's. Without one (training-free reference attention, §5) R is free per block (any reference
+ * size) and there is no cross side. Either way σ = 0 gives the base output bitwise: O + 0·O_p = O for finite O_p
+ * (additive), and the original attention result is selected where σ = 0 (reference attention).
+ */
+export interface EaaVariant {
+  /** Adapter .safetensors (inv-adapter.md §5); its weights are read in place as external data. Absent: the
+   *  training-free reference attention of §5. */
+  adapterPath?: string;
+  /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter acts token by token in
+   *  proportion to it (an attention mask: where in the image the identity acts). */
+  masked?: boolean;
+}
 
 export interface EaaAdapter {
   path: string;
@@ -90,8 +110,8 @@ export function eaaBlockExtras(g: GraphBuilder, adapter: EaaAdapter, b: EaaBlock
   const s = adapter.referenceTokens.get(b.block);
   if (s === undefined) throw new EaaAdapterError(`adapter ${adapter.path} has no weights for block ${b.block}`);
   const m = new Module(g, adapter.source, b.block, 'eaa.');
-  const selfFeatures = g.input(`eaa.${b.block}.self`, 'float32', [1, s, b.width]);
-  const crossFeatures = g.input(`eaa.${b.block}.cross`, 'float32', [1, s, b.width]);
+  const selfFeatures = g.input(EAA_INPUT.features(b.block, 'self'), 'float32', [1, s, b.width]);
+  const crossFeatures = g.input(EAA_INPUT.features(b.block, 'cross'), 'float32', [1, s, b.width]);
   // σ_b = σ·w_b per row: w_b = 1 leaves σ bit-identical, w_b = 0 turns the block's adapter off exactly.
   const weight = slice(b.sigma.blockWeights, 0, b.index, b.index + 1);
   const sigmaSelf = mul(b.sigma.self, weight);
@@ -136,7 +156,7 @@ function appendHeadChannels(x: Value, heads: number, channels: Value): Value {
  * the reference may have another size than the generation.
  */
 export function referenceBlockExtras(g: GraphBuilder, b: ReferenceBlock): BlockExtras {
-  const features = g.input(`eaa.${b.block}.self`, 'float32', [1, `R${b.index}`, b.width]);
+  const features = g.input(EAA_INPUT.features(b.block, 'self'), 'float32', [1, `R${b.index}`, b.width]);
   const weight = slice(b.sigma.blockWeights, 0, b.index, b.index + 1);
   const sigmaRow = mul(b.sigma.self, weight); // [B]
   const hd = b.width / b.heads;
@@ -171,3 +191,42 @@ export function referenceBlockExtras(g: GraphBuilder, b: ReferenceBlock): BlockE
     },
   };
 }
+
+/** The `eaa` graph patch: σ inputs shared by every block, then each block's adapter terms. */
+export const eaaGraphPatch = defineGraphPatch({
+  name: 'eaa',
+  check: (config, _spec: EaaVariant) => requireOneTransformerBlock(config),
+  fingerprints: (spec) => (spec.adapterPath ? [checkpointFingerprint(openSafetensors(spec.adapterPath))] : []),
+  build(g, config, spec) {
+    const adapter = spec.adapterPath ? openEaaAdapter(spec.adapterPath, config) : null;
+    const blocks = transformerBlocks(config);
+    const names = blocks.map((b) => b.name);
+    const sigma = {
+      self: g.input(EAA_INPUT.sigmaSelf, 'float32', ['B']),
+      // No cross side without an adapter file (inv-adapter.md §5, training-free mode).
+      cross: adapter ? g.input(EAA_INPUT.sigmaCross, 'float32', ['B']) : null,
+      // One factor per transformer block (canonical order), multiplying both sides' σ: per-block strength.
+      blockWeights: g.input(EAA_INPUT.blockWeights, 'float32', [blocks.length]),
+    };
+    // One mask input per resolution level, declared when a block of that level first asks (its token dim).
+    const masks = new Map<number, Value>();
+    const maskFor = (level: number, tokens: Value['shape'][number]): Value => {
+      let mask = masks.get(level);
+      if (!mask) {
+        mask = g.input(EAA_INPUT.mask(level), 'float32', [1, tokens, 1]);
+        masks.set(level, mask);
+      }
+      return mask;
+    };
+    const levels = new Map(blocks.map((b) => [b.name, b.level]));
+    return {
+      block(block, width, heads) {
+        const index = names.indexOf(block);
+        const level = levels.get(block) ?? 0;
+        const mask = spec.masked ? (tokens: Value['shape'][number]) => maskFor(level, tokens) : undefined;
+        if (adapter && sigma.cross) return eaaBlockExtras(g, adapter, { block, index, width, heads, sigma: { ...sigma, cross: sigma.cross }, mask });
+        return referenceBlockExtras(g, { block, index, width, heads, sigma, mask });
+      },
+    };
+  },
+});

@@ -27,3 +27,14 @@ export function transformerBlocks(config: UnetConfig): TransformerBlockInfo[] {
   }
   return blocks;
 }
+
+export class UnetVariantError extends Error {}
+
+/** Per-block patches (recorded features, EAA) address Transformer2DModels by path: one block inside each. */
+export function requireOneTransformerBlock(config: UnetConfig): void {
+  if (config.transformerDepth !== 1) {
+    throw new UnetVariantError(
+      `recorded features and EAA need one transformer block per Transformer2DModel (SD1.5); this UNet has ${config.transformerDepth}`,
+    );
+  }
+}

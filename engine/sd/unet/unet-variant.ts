@@ -1,113 +1,90 @@
-// UNet graph variants as one typed options value (style.md §3): recorded transformer features, the
-// Embedded Attention Adapter (inv-adapter.md §3, built in unet-eaa.ts) and ControlNet residual inputs.
-// The value goes into the graph cache key; unet.ts asks it, per block, what to add.
-import type { GraphBuilder, Value, ComputeType } from '../../onnx/index.ts';
+// UNet graph variants as one typed options value (style.md §3): the base UNet plus the graph patches it names,
+// each a GraphPatchKind (graph-patch.ts) in its own module: recorded transformer features (recorded-features.ts),
+// the Embedded Attention Adapter (inv-adapter/unet-eaa.ts) and ControlNet residuals (controlnet/unet-controlnet.ts).
+// The value goes into the graph cache key; unet.ts asks the composed additions, per block, what to add.
+import type { GraphBuilder, ComputeType, Value } from '../../onnx/index.ts';
+import { add } from '../../onnx/index.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import { eaaBlockExtras, referenceBlockExtras, openEaaAdapter } from '../inv-adapter/unet-eaa.ts';
-import { transformerBlocks } from './unet-blocks.ts';
-import { controlnetExtras, checkControlnetVariant } from '../controlnet/unet-controlnet.ts';
-import type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
-import type { UnetInputs, UnetExtras, BlockExtras } from './unet-layers.ts';
+import { eaaGraphPatch } from '../inv-adapter/unet-eaa.ts';
+import { controlnetGraphPatch } from '../controlnet/unet-controlnet.ts';
+import { recordFeaturesPatch } from './recorded-features.ts';
+import type { GraphAdditions, GraphPatchKind } from './graph-patch.ts';
+import type { UnetInputs, UnetExtras, BlockExtras, AttentionParts } from './unet-layers.ts';
 
 export type { UnetExtras, BlockExtras } from './unet-layers.ts';
-
 export type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
-
-export interface UnetVariant {
-  /** Activation/weight type inside the graph (default float32; float16 for GPUs). */
-  compute?: ComputeType;
-  /**
-   * Extra outputs per transformer block, in execution order: `features.<block>.self` (norm1 output, the
-   * input of self-attention) and `features.<block>.cross` (norm2 output), each [B,H·W,C]; `<block>` is the
-   * diffusers Transformer2DModel path, e.g. `down_blocks.0.attentions.0`.
-   */
-  recordFeatures?: boolean;
-  eaa?: EaaVariant;
-  controlnet?: ControlnetVariant;
-}
+export type { EaaVariant } from '../inv-adapter/unet-eaa.ts';
+export { UnetVariantError } from './unet-blocks.ts';
 
 /**
- * Embedded Attention Adapter. Extra inputs: `eaa.<block>.self` [1,R,C] — the reference branch's F_s (as recorded
- * by `recordFeatures` on a batch-1 pass), `eaa.sigma_self` [B] — σ per row, so CFG rows and start/end gating
- * need no rebuild — and `eaa.block_weights` [blocks]. With an adapter file (the paper's additive form, §3) also
- * `eaa.<block>.cross` [1,s,C] and `eaa.sigma_cross` [B]; the reference token count s is the file's. Without one
- * (training-free reference attention, §5) R is free per block (any reference size) and there is no cross side.
- * Either way σ = 0 gives the base output bitwise: O + 0·O_p = O for finite O_p (additive), and the original
- * attention result is selected where σ = 0 (reference attention).
+ * The graph patch kinds, in the order their additions compose: per-block adapters chain in this order (each sees
+ * the previous one's attention result as `out`), residuals add up, outputs are appended in this order. A new
+ * kind is one module exporting a GraphPatchKind and one entry here (its UnetVariant field follows from its name).
  */
-export interface EaaVariant {
-  /** Adapter .safetensors (inv-adapter.md §5); its weights are read in place as external data. Absent: the
-   *  training-free reference attention of §5. */
-  adapterPath?: string;
-  /** Also takes `eaa.mask.level<l>` [1,S_l,1] per resolution level: the adapter acts token by token in
-   *  proportion to it (an attention mask: where in the image the identity acts). */
-  masked?: boolean;
-}
+export const UNET_GRAPH_PATCHES = [recordFeaturesPatch, eaaGraphPatch, controlnetGraphPatch] as const;
 
-export class UnetVariantError extends Error {}
+type AnyKind = (typeof UNET_GRAPH_PATCHES)[number];
+type SpecOf<K> = K extends GraphPatchKind<string, infer Spec> ? Spec : never;
+
+/** The graph patches by name (each documented beside its kind), plus the compute type. */
+export type UnetVariant = {
+  /** Activation/weight type inside the graph (default float32; float16 for GPUs). */
+  compute?: ComputeType;
+} & { [K in AnyKind as K['name']]?: SpecOf<K> };
+
+/** The kinds `variant` turns on, each with its spec, in composition order. */
+function activePatches(variant: UnetVariant): Array<{ kind: GraphPatchKind<string, unknown>; spec: unknown }> {
+  return UNET_GRAPH_PATCHES.flatMap((kind) => {
+    const spec = variant[kind.name];
+    return spec === undefined || spec === false ? [] : [{ kind: kind as GraphPatchKind<string, unknown>, spec }];
+  });
+}
 
 /** Refuses variants the config cannot carry (checked before building). */
 export function checkVariant(config: UnetConfig, variant: UnetVariant): void {
-  const perBlock = variant.recordFeatures || variant.eaa;
-  if (perBlock && config.transformerDepth !== 1) {
-    throw new UnetVariantError(
-      `recorded features and EAA need one transformer block per Transformer2DModel (SD1.5); this UNet has ${config.transformerDepth}`,
-    );
-  }
-  if (variant.controlnet) checkControlnetVariant(variant.controlnet);
+  for (const { kind, spec } of activePatches(variant)) kind.check?.(config, spec);
 }
 
-/** Builds the per-block and per-model additions for `variant` on graph g. */
+/** Fingerprints of the files the variant's patches read (graph cache key), in composition order. */
+export function variantFingerprints(variant: UnetVariant): string[] {
+  return activePatches(variant).flatMap(({ kind, spec }) => kind.fingerprints?.(spec) ?? []);
+}
+
+/** Adapters chained: each gets the previous result as the attention's `out`. */
+function chainAdapters(adapters: Array<(parts: AttentionParts) => Value>): ((parts: AttentionParts) => Value) | undefined {
+  if (adapters.length === 0) return undefined;
+  return (parts) => adapters.reduce((out, adapter) => adapter({ ...parts, out }), parts.out);
+}
+
+/** One block's additions of every patch, composed. */
+function composeBlock(parts: BlockExtras[]): BlockExtras {
+  const records = parts.flatMap((p) => (p.record ? [p.record] : []));
+  const out: BlockExtras = {};
+  if (records.length) out.record = (self, cross) => records.forEach((r) => r(self, cross));
+  const selfAdapter = chainAdapters(parts.flatMap((p) => (p.selfAdapter ? [p.selfAdapter] : [])));
+  const crossAdapter = chainAdapters(parts.flatMap((p) => (p.crossAdapter ? [p.crossAdapter] : [])));
+  if (selfAdapter) out.selfAdapter = selfAdapter;
+  if (crossAdapter) out.crossAdapter = crossAdapter;
+  return out;
+}
+
+/** The residuals of every patch that has one, summed (undefined: none). */
+function sumResiduals<A extends unknown[]>(parts: Array<((...args: A) => Value) | undefined>): ((...args: A) => Value) | undefined {
+  const present = parts.filter((p): p is (...args: A) => Value => p !== undefined);
+  if (present.length === 0) return undefined;
+  return (...args) => present.slice(1).reduce((sum, p) => add(sum, p(...args)), present[0](...args));
+}
+
+/** Builds every patch of `variant` on graph g (in UNET_GRAPH_PATCHES order) and composes their additions. */
 export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: UnetVariant, inputs: UnetInputs): UnetExtras {
-  const recorded: Array<[string, Value]> = [];
-  const adapter = variant.eaa?.adapterPath ? openEaaAdapter(variant.eaa.adapterPath, config) : null;
-  const blocks = transformerBlocks(config).map((b) => b.name);
-  const sigma = variant.eaa
-    ? {
-      self: g.input('eaa.sigma_self', 'float32', ['B']),
-      // No cross side without an adapter file (inv-adapter.md §5, training-free mode).
-      cross: adapter ? g.input('eaa.sigma_cross', 'float32', ['B']) : null,
-      // One factor per transformer block (canonical order), multiplying both sides' σ: per-block strength.
-      blockWeights: g.input('eaa.block_weights', 'float32', [blocks.length]),
-    }
-    : null;
-  // One mask input per resolution level, declared when a block of that level first asks (its token dim).
-  const masks = new Map<number, Value>();
-  const maskFor = (level: number, tokens: Value['shape'][number]): Value => {
-    let mask = masks.get(level);
-    if (!mask) {
-      mask = g.input(`eaa.mask.level${level}`, 'float32', [1, tokens, 1]);
-      masks.set(level, mask);
-    }
-    return mask;
-  };
-  const levels = new Map(transformerBlocks(config).map((b) => [b.name, b.level]));
+  const additions: GraphAdditions[] = activePatches(variant).map(({ kind, spec }) => kind.build(g, config, spec, inputs));
   const extras: UnetExtras = {
-    block(block, width, heads) {
-      const index = blocks.indexOf(block);
-      const level = levels.get(block) ?? 0;
-      const mask = variant.eaa?.masked ? (tokens: Value['shape'][number]) => maskFor(level, tokens) : undefined;
-      let out: BlockExtras = {};
-      if (sigma && adapter && sigma.cross) out = eaaBlockExtras(g, adapter, { block, index, width, heads, sigma: { ...sigma, cross: sigma.cross }, mask });
-      else if (sigma) out = referenceBlockExtras(g, { block, index, width, heads, sigma, mask });
-      if (variant.recordFeatures) {
-        out.record = (self, cross) => recorded.push([`features.${block}.self`, self], [`features.${block}.cross`, cross]);
-      }
-      return out;
-    },
-    finish() {
-      for (const [name, value] of recorded) g.output(value, name);
-    },
+    block: (block, width, heads) => composeBlock(additions.flatMap((a) => (a.block ? [a.block(block, width, heads)] : []))),
+    finish: () => additions.forEach((a) => a.finish?.()),
   };
-  if (variant.controlnet) {
-    const control = controlnetExtras(g, config, variant.controlnet, inputs);
-    const finishRecorded = extras.finish;
-    extras.downResidual = control.downResidual;
-    extras.midResidual = control.midResidual;
-    extras.finish = () => {
-      finishRecorded();
-      control.finish();
-    };
-  }
+  const downResidual = sumResiduals(additions.map((a) => a.downResidual));
+  const midResidual = sumResiduals(additions.map((a) => a.midResidual));
+  if (downResidual) extras.downResidual = downResidual;
+  if (midResidual) extras.midResidual = midResidual;
   return extras;
 }

@@ -1,12 +1,12 @@
 // SD1.5 UNet2DConditionModel as an ONNX graph, reading like diffusers 0.30.3 (the goldens' version)
 // `models/unets/unet_2d_condition.py` `forward`; the blocks are in unet-layers.ts. sd15-reference.md §1;
 // variants: unet-variant.ts.
-import { GraphBuilder, Module, conv2d, groupNorm, silu, add, concat, cachedModel, openSafetensors, checkpointFingerprint } from '../../onnx/index.ts';
+import { GraphBuilder, Module, conv2d, groupNorm, silu, add, concat, cachedModel } from '../../onnx/index.ts';
 import type { Value } from '../../onnx/index.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import { variantExtras, checkVariant } from './unet-variant.ts';
-import { controlnetFingerprints } from '../controlnet/unet-controlnet.ts';
+import { variantExtras, checkVariant, variantFingerprints } from './unet-variant.ts';
+import { UNET_INPUT, UNET_OUTPUT } from './unet-io.ts';
 import type { UnetVariant } from './unet-variant.ts';
 import { timestepEmbedding, downBlock, midBlock, upBlock, RESNET_EPS } from './unet-layers.ts';
 import type { Forward, UnetInputs, UnetExtras } from './unet-layers.ts';
@@ -56,7 +56,7 @@ export function unetForward(root: Module, inputs: UnetInputs, config: UnetConfig
  * The UNet graph of a checkpoint. Inputs: `sample` [B,4,H,W] float32, `timestep` [B] float32 (one per row),
  * `encoder_hidden_states` [B,S,Ctx] float32, and for an inpainting UNet (conv_in wider than the latent)
  * `concat` [B,in−4,H,W] (mask, masked-image latent). Output: `out` [B,4,H,W], plus what the variant adds
- * (unet-variant.ts).
+ * (unet-variant.ts). Names: unet-io.ts.
  */
 export function buildUnetGraph(checkpoint: Pick<Checkpoint, 'unet' | 'config'>, variant: UnetVariant = {}): GraphBuilder {
   const { config } = checkpoint;
@@ -65,25 +65,24 @@ export function buildUnetGraph(checkpoint: Pick<Checkpoint, 'unet' | 'config'>, 
   const latentChannels = config.unet.outChannels;
   const concatChannels = config.unet.inChannels - latentChannels;
   const inputs: UnetInputs = {
-    sample: g.input('sample', 'float32', ['B', latentChannels, 'H', 'W']),
+    sample: g.input(UNET_INPUT.sample, 'float32', ['B', latentChannels, 'H', 'W']),
     // The sinusoid needs float32 even in a float16 graph (timesteps up to 999 feed cos/sin).
-    timestep: g.input('timestep', 'float32', ['B'], { keepFloat32: true }),
-    encoderHiddenStates: g.input('encoder_hidden_states', 'float32', ['B', 'S', config.unet.crossAttentionDim]),
-    ...(concatChannels > 0 ? { concat: g.input('concat', 'float32', ['B', concatChannels, 'H', 'W']) } : {}),
+    timestep: g.input(UNET_INPUT.timestep, 'float32', ['B'], { keepFloat32: true }),
+    encoderHiddenStates: g.input(UNET_INPUT.encoderHiddenStates, 'float32', ['B', 'S', config.unet.crossAttentionDim]),
+    ...(concatChannels > 0 ? { concat: g.input(UNET_INPUT.concat, 'float32', ['B', concatChannels, 'H', 'W']) } : {}),
   };
   const extras = variantExtras(g, config.unet, variant, inputs);
-  g.output(unetForward(new Module(g, checkpoint.unet, ''), inputs, config.unet, extras), 'out');
+  g.output(unetForward(new Module(g, checkpoint.unet, ''), inputs, config.unet, extras), UNET_OUTPUT);
   extras.finish();
   return g;
 }
 
 /** Path of the built UNet model in the graph cache (built on first use); `built` says whether it was built now. */
 export function unetModelPath(cacheDir: string, checkpoint: Checkpoint, variant: UnetVariant = {}): { path: string; built: boolean } {
-  const adapter = variant.eaa?.adapterPath ? [checkpointFingerprint(openSafetensors(variant.eaa.adapterPath))] : [];
-  const controlnets = controlnetFingerprints(variant.controlnet);
+  // Each patch contributes its spec (inside `variant`) and the fingerprints of the files it reads.
   return cachedModel(cacheDir, {
     name: 'unet',
-    checkpoints: [checkpoint.fingerprint, ...adapter, ...controlnets],
+    checkpoints: [checkpoint.fingerprint, ...variantFingerprints(variant)],
     variant: { version: UNET_GRAPH_VERSION, options: variant, config: checkpoint.config.unet },
   }, () => buildUnetGraph(checkpoint, variant));
 }
