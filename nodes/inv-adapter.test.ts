@@ -14,7 +14,7 @@ import {
 import { createTestContext } from './test-context.ts';
 import type { TestContext } from './test-context.ts';
 import { makeImageBatch } from '../engine/image/index.ts';
-import { SdRuntime, eaaPatch } from '../engine/sd/index.ts';
+import { SdRuntime, eaaPatch, eaaOf } from '../engine/sd/index.ts';
 import type { Conditioning, FeatureBank, InvAdapter, Inversion, SdModel } from '../engine/sd/index.ts';
 import { openSafetensors } from '../engine/onnx/index.ts';
 
@@ -82,7 +82,7 @@ test('invert → extract → save → load serves the same bank; the adapter loa
       const patched = (await EAAInject.run({
         model, inv_adapter: adapter, features: loaded, weight: 0.8, start_at: 0, end_at: 1, self_attention: true, cross_attention: true, apply_to_uncond: true,
       }, t.ctx)).outputs[0] as SdModel;
-      assert.equal(patched.eaa?.weight, 0.8);
+      assert.equal(eaaOf(patched)?.weight, 0.8);
       assert.deepEqual(eaaPatch(patched)?.variant, { eaa: adapter.mode === 'trained' ? { adapterPath: adapter.path } : {} });
     }
     // Training-free reference attention takes any reference size (the unused reference_size changes nothing).

@@ -1,6 +1,6 @@
 // Inv-Adapter nodes (inv-adapter.md §1, §4, §5): DDIMInvert, ExtractDiffusionFeatures, Save/LoadDiffusionFeatures,
 // InvAdapterLoader and EAAInject. The work lives in engine/sd (inv-adapter*.ts, feature-bank.ts, eaa-patch.ts);
-// KSampler picks the patch up through eaaPatch(model).
+// EAAInject adds a model patch (engine/sd model-patch.ts) that KSampler applies like any other.
 import { statSync } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
 import { join } from 'node:path';

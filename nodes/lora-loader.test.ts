@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoraLoader, LoraLoaderModelOnly, listLoras } from './lora-loader.ts';
 import { createTestContext } from './test-context.ts';
-import { SdRuntime, openCheckpoint, loadTokenizer } from '../engine/sd/index.ts';
+import { SdRuntime, openCheckpoint, loadTokenizer, prepareModelPatch } from '../engine/sd/index.ts';
 import type { SdModel, SdClip } from '../engine/sd/index.ts';
 import { writeSafetensors } from '../engine/onnx/index.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
@@ -52,8 +52,14 @@ test('LoraLoader lists models/loras, passes strength 0 through, stacks, and the 
     const golden = goldens('unet.safetensors');
     const feeds = { sample: golden('sample'), timestep: golden('timestep'), encoder_hidden_states: golden('encoder_hidden_states') };
     const run = async (m: SdModel) => {
-      const session = await sd.unetSession(m.checkpoint);
-      const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, g]) => [k, { dims: g.dims, data: g.data }])));
+      // The strengths come from the model's LoRA patch, as the samplers apply it.
+      const patch = prepareModelPatch(m);
+      const session = await sd.unetSession(m.checkpoint, patch.variant);
+      const call = { sample: feeds.sample.data, dims: feeds.sample.dims, guidance: 'cond' as const, timestep: 0, sigma: 0, step: { index: 0, total: 1 } };
+      const out = await session.run({
+        ...Object.fromEntries(Object.entries(feeds).map(([k, g]) => [k, { dims: g.dims, data: g.data }])),
+        ...patch.extraFeeds?.(call, feeds.sample.dims[0]),
+      });
       return out[Object.keys(out)[0]].data;
     };
     const plain = await run(model);

@@ -6,11 +6,11 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { K_SAMPLER_NAMES, SCHEDULER_NAMES, computeSigmas, gaussianNoise, sampleWithSigmas } from '../engine/sampling/index.ts';
 import type { KSamplerName } from '../engine/sampling/index.ts';
-import { createEpsModel, prepareGuidedUnet, eaaPatch, modelSchedule } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, modelSchedule } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { prepareNoiseMask } from '../engine/latent/index.ts';
 import { sdRuntime } from './sd-services.ts';
-import { refuseEaaWithAreas, stepReporter } from './sampling.ts';
+import { stepReporter } from './sampling.ts';
 
 /** KSamplerSelect's value: which k-diffusion sampler to run. */
 export interface SamplerChoice {
@@ -57,10 +57,9 @@ async function runCustom(
     negative: guider.negative,
     latentDims: latent.samples.dims,
     latent,
-    patch: eaaPatch(guider.model, (m) => ctx.log(m)),
+    // The model's patches (LoRA, EAA, …) are applied inside, as for KSampler.
     log: (m) => ctx.log(m),
   });
-  refuseEaaWithAreas(guider.model, unet.conds);
   const reporter = stepReporter(ctx, latent.samples.dims);
   let denoised: Float32Array | undefined;
   try {

@@ -5,7 +5,7 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES, sample } from '../engine/sampling/index.ts';
 import type { SampleOptions, StepProgress } from '../engine/sampling/index.ts';
-import { createEpsModel, prepareGuidedUnet, eaaPatch, latentToRgb, modelSchedule } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, latentToRgb, modelSchedule } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { encodePreviewJpeg } from '../engine/image/index.ts';
 import { prepareNoiseMask } from '../engine/latent/index.ts';
@@ -37,26 +37,18 @@ interface SamplingRequest {
   options: Omit<SampleOptions, 'model' | 'latent'>;
 }
 
-/** The EAA patch works on the whole latent; area conditionings would feed it crops. */
-export function refuseEaaWithAreas(model: SdModel, conds: { cond: readonly { area?: unknown }[]; uncond: readonly { area?: unknown }[] }): void {
-  if (model.eaa && [...conds.cond, ...conds.uncond].some((e) => e.area)) {
-    throw new Error('the EAA (EAAInject) works on the whole latent; it cannot be combined with conditioning areas (ConditioningSetArea, "mask bounds")');
-  }
-}
-
 async function runSampler(request: SamplingRequest, ctx: NodeContext): Promise<Latent> {
   const runtime = sdRuntime(ctx);
-  // One UNet graph for everything the model and conditionings carry: ControlNets, the Inv-Adapter EAA.
+  // One UNet graph for everything the model and conditionings carry: the model's patches (LoRA, EAA, …), whatever
+  // they are, then the conditionings' ControlNets (engine/sd model-patch.ts).
   const unet = await prepareGuidedUnet(runtime, {
     model: request.model,
     positive: request.positive,
     negative: request.negative,
     latentDims: request.latent.samples.dims,
     latent: request.latent,
-    patch: eaaPatch(request.model, (m) => ctx.log(m)),
     log: (m) => ctx.log(m),
   });
-  refuseEaaWithAreas(request.model, unet.conds);
   const epsModel = createEpsModel(unet);
   const reporter = stepReporter(ctx, request.latent.samples.dims);
   try {

@@ -9,7 +9,7 @@ export {
   add, sub, mul, div, unary, clamp, cast, softmax, matmul, reshape, transpose, concat, slice, split, expand,
   resizeNearest, argMax, gatherNd, int64Const, floatConst, greater, where,
 } from './ops-tensor.ts';
-export { conv2d, linear, groupNorm, layerNorm, embedding, embeddingWithExtra, silu, gelu, quickGelu, attention } from './ops-nn.ts';
+export { conv2d, linear, groupNorm, layerNorm, embedding, embeddingWithExtra, silu, gelu, quickGelu, attention, LORA_STRENGTHS_INPUT } from './ops-nn.ts';
 export type { ConvOptions, AttentionOptions } from './ops-nn.ts';
 export { saveModel, MODEL_FILE } from './model-file.ts';
 export type { Device, ResolvedDevice, SessionSettings, Feed, ModelSession } from './session.ts';

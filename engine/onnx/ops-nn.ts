@@ -20,6 +20,9 @@ export interface ConvOptions {
   pad?: number | [number, number, number, number];
 }
 
+/** The graph input of a network with LoRA branches: one strength per stacked LoRA (its slot). */
+export const LORA_STRENGTHS_INPUT = 'lora_strengths';
+
 /**
  * The LoRA additions to the layer `m` applied to x (source.lowRank): Σ strength[slot]·scale·up(down(x)),
  * each branch two small layers of the same kind as the main one (down takes the main conv's stride/padding,
@@ -31,10 +34,10 @@ function lowRankDelta(m: Module, x: Value, layer: (branch: Module, input: Value,
   let total: Value | null = null;
   for (const [i, b] of branches.entries()) {
     const g = x.graph;
-    let strengths = g.memo.get('lora_strengths');
+    let strengths = g.memo.get(LORA_STRENGTHS_INPUT);
     if (!strengths) {
-      strengths = g.input('lora_strengths', 'float32', [b.slots]);
-      g.memo.set('lora_strengths', strengths);
+      strengths = g.input(LORA_STRENGTHS_INPUT, 'float32', [b.slots]);
+      g.memo.set(LORA_STRENGTHS_INPUT, strengths);
     }
     const part = (weight: string): Module => {
       const source: WeightSource = { has: (n) => n.endsWith('.weight'), weight: () => m.source.weight(weight) };

@@ -11,6 +11,9 @@ import { makeTensor } from '../tensor/index.ts';
 import { inpaintConcat, resizeToBatchSize } from './inpaint-concat.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
+import type { PreparedPatch } from './model-patch.ts';
+import { combinePatches } from './model-patch.ts';
+import { prepareModelPatches } from './model-patches.ts';
 import { resolveConditionings } from './area-conds.ts';
 import { CONTROLNET_INPUT } from './controlnet/controlnet-io.ts';
 import { UNET_INPUT } from './unet/unet-io.ts';
@@ -123,8 +126,6 @@ export interface GuidedUnetRequest {
   /** The latent itself (model space) with its noise mask: an inpainting UNet's concat input falls back to them
    *  (inpaint-concat.ts). Without it, zeros of latentDims and no mask. */
   latent?: Latent;
-  /** What another model patch adds (e.g. the EAA): merged into the variant and into every call's feeds. */
-  patch?: { variant: UnetVariant; extraFeeds?: GuidedUnet['extraFeeds'] };
   log?: RuntimeLog;
 }
 
@@ -149,15 +150,25 @@ function inpaintFeeds(request: GuidedUnetRequest): NonNullable<GuidedUnet['extra
   };
 }
 
-/** The UNet session and feeds for createEpsModel: one graph with every ControlNet of both conditionings. The
- *  conditionings are resolved to the latent (area-conds.ts); `conds` is what the sampler needs of them. */
+/** The conditionings' ControlNets as a patch of the generic kind (ComfyUI keeps them on the conditioning). */
+export function controlPatch(plan: ControlPlan): PreparedPatch {
+  return plan.variant ? { variant: { controlnet: plan.variant }, extraFeeds: (call, rows) => plan.feeds(call, rows) } : { variant: {} };
+}
+
+/**
+ * The UNet session and feeds for createEpsModel: one graph with the model's patches (model-patches.ts: LoRA,
+ * EAA, …) and then every ControlNet of both conditionings, composed in that order (model-patch.ts). The
+ * conditionings are resolved to the latent (area-conds.ts); `conds` is what the sampler needs of them.
+ */
 export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetRequest): Promise<GuidedUnet & { conds: GuidanceConds }> {
   const schedule = modelSchedule(request.model);
   const resolved = resolveConditionings(request.positive, request.negative, request.latentDims, schedule);
   const plan = planControl(resolved.positive, resolved.negative, request.latentDims, schedule);
-  const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
-  const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
-  const patchFeeds = request.patch?.extraFeeds;
+  const patch = combinePatches([...prepareModelPatches(request.model, request.log), controlPatch(plan)]);
+  // Refusals (e.g. the EAA with areas) before a graph is built.
+  patch.checkConds?.(resolved.conds);
+  const session = await runtime.unetSession(request.model.checkpoint, patch.variant, request.log);
+  const patchFeeds = patch.extraFeeds;
   const { unet } = request.model.checkpoint.config;
   const isInpainting = unet.inChannels > unet.outChannels;
   if (isInpainting && [...resolved.conds.cond, ...resolved.conds.uncond].some((e) => e.area)) {
@@ -173,8 +184,8 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
     negative: uncond[0] ?? cond[0],
     entries: { cond, uncond },
     conds: resolved.conds,
-    extraFeeds: plan.variant || patchFeeds || concatFeeds
-      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows), ...concatFeeds?.(call, rows) })
+    extraFeeds: patchFeeds || concatFeeds
+      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...concatFeeds?.(call, rows) })
       : undefined,
   };
 }

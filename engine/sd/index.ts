@@ -41,7 +41,7 @@ export type { Controlnet, ControlnetConfig, ResolvedControlnetConfig } from './c
 export { openControlnet, ControlnetError } from './controlnet/controlnet-checkpoint.ts';
 export type { FusedControlnet } from './controlnet/unet-controlnet.ts';
 export type { SdControlNet, ControlLink } from './wire-types.ts';
-export { prepareGuidedUnet, planControl } from './guided-unet.ts';
+export { prepareGuidedUnet, planControl, controlPatch } from './guided-unet.ts';
 export { modelSchedule } from './model-sampling.ts';
 export { percentToSigma } from '../sampling/index.ts'; // lives in sampling/schedule.ts; kept here for callers
 export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
@@ -53,8 +53,12 @@ export { openFeatureBank, featureBankBytes, nearestTimestep, readFeatureStep, Fe
 export type { Inversion, InversionRequest, ExtractionRequest } from './inv-adapter/inv-adapter-pipeline.ts';
 export { invertImage, extractFeatures, InvAdapterInputError } from './inv-adapter/inv-adapter-pipeline.ts';
 export { unetIdentity } from './inv-adapter/inv-adapter-weights.ts';
-export type { EaaPatch, EaaSettings, EaaUnetPatch } from './inv-adapter/eaa-patch.ts';
-export { injectEaa, eaaPatch, checkEaaInputs, parseBlockWeights, EaaPatchError } from './inv-adapter/eaa-patch.ts';
+export type { EaaPatch, EaaSettings, EaaUnetPatch, EaaModelPatch } from './inv-adapter/eaa-patch.ts';
+export { injectEaa, eaaPatch, eaaOf, checkEaaInputs, parseBlockWeights, EaaPatchError } from './inv-adapter/eaa-patch.ts';
+export type { ModelPatch, PreparedPatch, PatchRun, PatchVariant } from './model-patch.ts';
+export { combinePatches, ModelPatchError } from './model-patch.ts';
+export { modelPatches, prepareModelPatches, prepareModelPatch } from './model-patches.ts';
+export { loraPatch } from './lora/lora-patch.ts';
 export type { TransformerBlockInfo } from './unet/unet-blocks.ts';
 export { transformerBlocks } from './unet/unet-blocks.ts';
 export { decodeLatentTiled, tileStarts } from './vae/vae-tiled.ts';

@@ -1,7 +1,7 @@
 // The long-lived SD service of one process (the executor's worker): opened checkpoints, built graphs
 // (on-disk cache) and reusable onnxruntime sessions, so a second prompt pays for nothing it already has.
 import { statSync } from 'node:fs';
-import { SessionCache, resolveDevice, describeDevice } from '../onnx/index.ts';
+import { SessionCache, resolveDevice, describeDevice, LORA_STRENGTHS_INPUT } from '../onnx/index.ts';
 import type { ComputeType, Device, ModelSession } from '../onnx/index.ts';
 import { openCheckpoint } from './checkpoint/checkpoint.ts';
 import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
@@ -60,11 +60,14 @@ export class SdRuntime {
     return graph.kind === 'clip-text' && 'textEncoder' in checkpoint ? withLoraStrengths(session, loraStrengths(checkpoint, 'textEncoder')) : session;
   }
 
-  /** Session for a UNet variant (plain, recorded features, EAA, ControlNet), in this runtime's compute type. */
+  /**
+   * Session for a UNet variant (plain, recorded features, EAA, ControlNet), in this runtime's compute type. It
+   * takes exactly the inputs the graph declares: the feeds of a model's patches (its LoRA strengths included)
+   * come from the patches (model-patches.ts), not from here.
+   */
   async unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
     const withCompute: UnetVariant = { compute: this.compute, ...variant };
-    const session = await this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
-    return withLoraStrengths(session, loraStrengths(checkpoint, 'unet'));
+    return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
   }
 
   private async sessionFor(name: string, modelPath: () => { path: string; built: boolean }, log?: RuntimeLog): Promise<ModelSession> {
@@ -91,14 +94,15 @@ export class SdRuntime {
   }
 }
 
-/** A view of a shared session that feeds the LoRA strengths of one model (the session itself is cached as is). */
+/** A view of a shared CLIP session that feeds the LoRA strengths of one CLIP (the session itself is cached as
+ *  is). The text encoder has no patch mechanism of its own; the UNet's LoRA is a model patch (lora-patch.ts). */
 function withLoraStrengths(session: ModelSession, strengths: Float32Array | null): ModelSession {
   // A stack whose LoRAs touch no layer of this network builds a graph without the input.
-  if (!strengths || !session.inputNames.includes('lora_strengths')) return session;
+  if (!strengths || !session.inputNames.includes(LORA_STRENGTHS_INPUT)) return session;
   const feed = { dims: [strengths.length], data: strengths };
   return {
     modelPath: session.modelPath, device: session.device, inputNames: session.inputNames, outputNames: session.outputNames, weightBytes: session.weightBytes,
-    run: (feeds, outputs) => session.run({ ...feeds, lora_strengths: feed }, outputs),
+    run: (feeds, outputs) => session.run({ ...feeds, [LORA_STRENGTHS_INPUT]: feed }, outputs),
     release: () => session.release(),
   };
 }

@@ -6,14 +6,15 @@ import type { Checkpoint, VaeModel } from './checkpoint/checkpoint.ts';
 import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch, MaskBatch } from '../image/index.ts';
-import type { EaaPatch } from './inv-adapter/eaa-settings.ts';
+import type { ModelPatch } from './model-patch.ts';
 import type { Prediction } from '../sampling/index.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
 export interface SdModel {
   checkpoint: Checkpoint;
-  /** Embedded Attention Adapter added by EAAInject (eaa-patch.ts); sampling uses the EAA UNet variant. */
-  eaa?: EaaPatch;
+  /** UNet patches added by nodes (EAAInject, …), in the order added; the sampler applies them without knowing
+   *  what they are (model-patch.ts; the LoRA stack lives in the checkpoint, model-patches.ts). */
+  patches?: readonly ModelPatch[];
   /** ModelSamplingDiscrete's `sampling` (ComfyUI's model_sampling object patch); undefined: ε prediction. */
   prediction?: Prediction;
   /** ModelSamplingDiscrete's zsnr: the σ table rescaled to zero terminal SNR. */

@@ -10,7 +10,7 @@ import type { ModelCall } from '../../sampling/index.ts';
 import { SdRuntime } from '../runtime.ts';
 import { invertImage, extractFeatures } from './inv-adapter-pipeline.ts';
 import { trainingFreeAdapter, loadInvAdapter, REFERENCE_ATTENTION } from './inv-adapter.ts';
-import { injectEaa, eaaPatch, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
+import { injectEaa, eaaPatch, eaaOf, parseBlockWeights, EaaPatchError } from './eaa-patch.ts';
 import type { EaaSettings } from './eaa-patch.ts';
 import { prepareGuidedUnet } from '../guided-unet.ts';
 import { createEpsModel } from '../eps-model.ts';
@@ -73,17 +73,17 @@ test('refused: features of another model, features of another reference size, EA
   assert.throws(() => injectEaa(model, big, features, on), (e: Error) =>
     e instanceof EaaPatchError && e.message.includes('block down_blocks.0.attentions.0') && e.message.includes('64 reference tokens (from a 64×64 face crop)') && e.message.includes('expects 256'));
   const patched = injectEaa(model, adapter, features, on);
-  assert.equal(model.eaa, undefined, 'the input MODEL is unchanged');
+  assert.equal(eaaOf(model), undefined, 'the input MODEL is unchanged');
   assert.equal(patched.checkpoint, model.checkpoint, 'weights shared');
   assert.throws(() => injectEaa(patched, adapter, features, on), /already has an EAA patch/);
   assert.throws(() => injectEaa(model, adapter, features, { ...on, startAt: 0.6, endAt: 0.4 }), /start_at \(0\.6\) must not be after end_at \(0\.4\)/);
   // The fixture's random adapter (s per block of a 64-px reference) fits these features too.
   const fixture = loadInvAdapter(join(FIXTURE_DIR, 'eaa_adapter.safetensors'), checkpoint, 'fixture');
-  assert.ok(injectEaa(model, fixture, features, on).eaa);
+  assert.ok(eaaOf(injectEaa(model, fixture, features, on)));
 });
 
 async function epsModelFor(m: SdModel) {
-  const unet = await prepareGuidedUnet(runtime, { model: m, positive, negative, latentDims: [2, 4, 8, 8], patch: eaaPatch(m) });
+  const unet = await prepareGuidedUnet(runtime, { model: m, positive, negative, latentDims: [2, 4, 8, 8] });
   return createEpsModel(unet);
 }
 

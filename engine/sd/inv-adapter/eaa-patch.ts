@@ -1,7 +1,8 @@
-// EAAInject as a model patch (inv-adapter.md §3–4): a MODEL carrying an adapter, a feature bank and the
-// controls; at sampling time it picks the EAA UNet variant and, per model call, feeds the bank step nearest to
-// the call's timestep and σ per row and side (0 outside [start_at, end_at], for disabled sides and, unless
-// apply_to_uncond, for unconditional rows) — σ = 0 gives the base model's output bitwise.
+// EAAInject as a model patch (inv-adapter.md §3–4; the generic ModelPatch of ../model-patch.ts): a MODEL carrying
+// an adapter, a feature bank and the controls; at sampling time the patch asks for the `eaa` UNet graph addition
+// (unet-eaa.ts) and, per model call, feeds the bank step nearest to the call's timestep and σ per row and side (0
+// outside [start_at, end_at], for disabled sides and, unless apply_to_uncond, for unconditional rows) — σ = 0
+// gives the base model's output bitwise. Input names: eaa-io.ts.
 import { openSafetensors } from '../../onnx/index.ts';
 import type { SafetensorsFile } from '../../onnx/index.ts';
 import { percentToSigma } from '../../sampling/index.ts';
@@ -11,8 +12,8 @@ import type { Tensor } from '../../tensor/index.ts';
 import { resizeImage, makeImageBatch } from '../../image/index.ts';
 import type { MaskBatch } from '../../image/index.ts';
 import type { SdModel } from '../wire-types.ts';
-import type { UnetVariant } from '../unet/unet.ts';
-import type { GuidedUnet } from '../eps-model.ts';
+import type { ModelPatch, PatchRun, PreparedPatch } from '../model-patch.ts';
+import type { Feeds } from '../unet/unet-io.ts';
 import type { InvAdapter } from './inv-adapter.ts';
 import type { EaaSettings, EaaPatch } from './eaa-settings.ts';
 import { nearestTimestep, readFeatureStep, featureStepKey } from './feature-bank.ts';
@@ -26,7 +27,7 @@ export type { EaaSettings, EaaPatch } from './eaa-settings.ts';
 export class EaaPatchError extends Error {}
 
 /** Refuses features that cannot serve this model with this adapter; messages name block and sizes. */
-export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: FeatureBank): void {
+export function checkEaaInputs(model: Pick<SdModel, 'checkpoint'>, adapter: InvAdapter, features: FeatureBank): void {
   const identity = unetIdentity(model.checkpoint);
   if (features.model !== identity) {
     throw new EaaPatchError(`the DIFFUSION_FEATURES (${features.path}) were recorded with another model (${features.model || 'unknown'}) than this MODEL (${identity}); run DDIMInvert and ExtractDiffusionFeatures with the checkpoint you sample with`);
@@ -48,22 +49,36 @@ export function checkEaaInputs(model: SdModel, adapter: InvAdapter, features: Fe
   }
 }
 
-/** EAAInject: a new MODEL sharing the weights, with the patch attached. */
+/** The EAA patch on a MODEL (its ModelPatch in SdModel.patches). */
+export interface EaaModelPatch extends ModelPatch {
+  readonly kind: 'eaa';
+  readonly settings: EaaPatch;
+}
+
+function isEaa(patch: ModelPatch): patch is EaaModelPatch {
+  return patch.kind === 'eaa';
+}
+
+/** What EAAInject put on this MODEL, or undefined for a model without the patch. */
+export function eaaOf(model: Pick<SdModel, 'patches'>): EaaPatch | undefined {
+  return model.patches?.find(isEaa)?.settings;
+}
+
+/** EAAInject: a new MODEL sharing the weights, with the patch attached after the model's other patches. */
 export function injectEaa(model: SdModel, adapter: InvAdapter, features: FeatureBank, settings: EaaSettings): SdModel {
-  if (model.eaa) throw new EaaPatchError('this MODEL already has an EAA patch (EAAInject applied twice); chaining adapters is not supported — connect the checkpoint loader\'s MODEL');
+  if (eaaOf(model)) throw new EaaPatchError('this MODEL already has an EAA patch (EAAInject applied twice); chaining adapters is not supported — connect the checkpoint loader\'s MODEL');
   if (!(settings.startAt <= settings.endAt)) throw new EaaPatchError(`start_at (${settings.startAt}) must not be after end_at (${settings.endAt})`);
   const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
   if (settings.blockWeights && settings.blockWeights.length !== blockCount) {
     throw new EaaPatchError(`block weights: ${settings.blockWeights.length} values given, this model has ${blockCount} transformer blocks`);
   }
   checkEaaInputs(model, adapter, features);
-  return { ...model, eaa: { ...settings, adapter, features } };
+  const patch: EaaModelPatch = { kind: 'eaa', settings: { ...settings, adapter, features }, prepare: (run) => prepareEaa(patch.settings, run) };
+  return { ...model, patches: [...(model.patches ?? []), patch] };
 }
 
-type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
-
-export interface EaaUnetPatch {
-  variant: UnetVariant;
+/** The EAA patch prepared for one run (its feeds are always there). */
+export interface EaaUnetPatch extends PreparedPatch {
   extraFeeds: (call: ModelCall, rows: number) => Feeds;
 }
 
@@ -77,17 +92,22 @@ function sigmaRows(patch: EaaPatch, enabled: boolean, active: boolean, call: Pic
   return sigma;
 }
 
-/**
- * The UNet variant and per-call feeds of a patched MODEL, for prepareGuidedUnet's `patch`; undefined for an
- * unpatched one. Features of the current bank step are kept between calls (heun makes two calls per step).
- */
+/** The EAA patch of a MODEL prepared for a run of that model (undefined without one): tests and tools that
+ *  look at the EAA alone. Samplers prepare every patch of the model alike (../model-patches.ts). */
 export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUnetPatch | undefined {
-  const patch = model.eaa;
-  if (!patch) return undefined;
-  checkEaaInputs(model, patch.adapter, patch.features);
-  const blockCount = transformerBlocks(model.checkpoint.config.unet).length;
+  const settings = eaaOf(model);
+  return settings && prepareEaa(settings, { checkpoint: model.checkpoint, schedule: modelSchedule(model), log });
+}
+
+/**
+ * The `eaa` graph addition and per-call feeds for one run. Features of the current bank step are kept between
+ * calls (heun makes two calls per step).
+ */
+function prepareEaa(patch: EaaPatch, run: PatchRun): EaaUnetPatch {
+  const { checkpoint, schedule, log } = run;
+  checkEaaInputs({ checkpoint }, patch.adapter, patch.features);
+  const blockCount = transformerBlocks(checkpoint.config.unet).length;
   const blockWeights = { dims: [blockCount], data: Float32Array.from(patch.blockWeights ?? new Array<number>(blockCount).fill(1)) };
-  const schedule = modelSchedule(model);
   const high = percentToSigma(patch.startAt, schedule);
   const low = percentToSigma(patch.endAt, schedule);
   const trained = patch.adapter.mode === 'trained';
@@ -122,8 +142,14 @@ export function eaaPatch(model: SdModel, log?: (message: string) => void): EaaUn
     }
     return cached.feeds;
   };
-  const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(model.checkpoint.config.unet).map((b) => b.level))) : undefined;
+  const maskFeeds = patch.mask ? attentionMaskFeeds(patch.mask, new Set(transformerBlocks(checkpoint.config.unet).map((b) => b.level))) : undefined;
   return {
+    // The EAA works on the whole latent; area conditionings would feed it crops.
+    checkConds(conds) {
+      if ([...conds.cond, ...conds.uncond].some((e) => e.area)) {
+        throw new EaaPatchError('the EAA (EAAInject) works on the whole latent; it cannot be combined with conditioning areas (ConditioningSetArea, "mask bounds")');
+      }
+    },
     variant: { eaa: { ...(patch.adapter.mode === 'trained' ? { adapterPath: patch.adapter.path } : {}), ...(maskFeeds ? { masked: true } : {}) } },
     extraFeeds(call, rows) {
       const active = call.sigma <= high && call.sigma >= low;

@@ -1,5 +1,5 @@
-// What EAAInject puts on a MODEL (SdModel.eaa): the settings plus the adapter and the feature bank. A contract
-// at the bottom of inv-adapter/, so wire-types.ts can name it without importing the patch's code.
+// What EAAInject puts on a MODEL (the settings of its EAA model patch, eaa-patch.ts): the settings plus the adapter
+// and the feature bank. A contract at the bottom of inv-adapter/.
 import type { MaskBatch } from '../../image/index.ts';
 import type { InvAdapter } from './inv-adapter.ts';
 import type { FeatureBank } from './feature-bank.ts';
@@ -22,7 +22,7 @@ export interface EaaSettings {
   mask?: MaskBatch;
 }
 
-/** What EAAInject adds to a MODEL (SdModel.eaa). */
+/** What EAAInject adds to a MODEL (eaa-patch.ts eaaOf). */
 export interface EaaPatch extends EaaSettings {
   adapter: InvAdapter;
   features: FeatureBank;

@@ -16,6 +16,9 @@ import { transformerBlocks } from '../unet/unet-blocks.ts';
 import { unetFeeds, recordedFeature, UNET_OUTPUT } from '../unet/unet-io.ts';
 import { unetIdentity } from './inv-adapter-weights.ts';
 import { FeatureBankWriter, openFeatureBank } from './feature-bank.ts';
+import { eaaOf } from './eaa-patch.ts';
+import { prepareModelPatch } from '../model-patches.ts';
+import type { PreparedPatch } from '../model-patch.ts';
 import type { FeatureBank } from './feature-bank.ts';
 
 /** The INVERSION wire value. */
@@ -38,7 +41,7 @@ export interface LoopHooks {
 }
 
 function checkBaseModel(model: SdModel, node: string): void {
-  if (model.eaa) throw new InvAdapterInputError(`${node} needs the base model, but this MODEL is already patched by EAAInject; connect the checkpoint loader's MODEL directly`);
+  if (eaaOf(model)) throw new InvAdapterInputError(`${node} needs the base model, but this MODEL is already patched by EAAInject; connect the checkpoint loader's MODEL directly`);
 }
 
 export interface InversionRequest extends LoopHooks {
@@ -58,8 +61,10 @@ export async function invertImage(runtime: SdRuntime, request: InversionRequest)
   }
   const caption = conditioningEmbeds(request.caption, 'caption');
   const latent = await encodeImage(runtime, request.vae, request.image, request.log);
-  const session = await runtime.unetSession(request.model.checkpoint, {}, request.log);
-  const model = createEpsModel({ session, positive: caption, negative: caption });
+  // The model's other patches (e.g. its LoRA) apply as when sampling.
+  const patch = prepareModelPatch(request.model, request.log);
+  const session = await runtime.unetSession(request.model.checkpoint, patch.variant, request.log);
+  const model = createEpsModel({ session, positive: caption, negative: caption, extraFeeds: patch.extraFeeds });
   const result = await invertDdim({ model, latent, steps: request.steps, cfg: 1, onStep: request.onStep, throwIfAborted: request.throwIfAborted });
   return { latents: result.latents, timesteps: result.timesteps, model: unetIdentity(request.model.checkpoint), steps: request.steps };
 }
@@ -83,12 +88,15 @@ function bankName(inversion: Inversion, caption: Tensor): string {
 }
 
 /** An ε model over the recordFeatures UNet (batch 1, caption only) that hands each step's features to `record`. */
-function recordingModel(session: Awaited<ReturnType<SdRuntime['unetSession']>>, caption: Tensor, outputs: string[], record: (timestep: number, features: Record<string, Tensor>) => void): EpsModel {
+function recordingModel(session: Awaited<ReturnType<SdRuntime['unetSession']>>, patch: PreparedPatch, caption: Tensor, outputs: string[], record: (timestep: number, features: Record<string, Tensor>) => void): EpsModel {
   const hidden = stackEmbeddings([caption], 1);
   return async (call) => {
     if (call.dims[0] !== 1 || call.guidance !== 'cond') throw new Error('feature recording runs one conditional row per step');
     const result = await session.run(
-      unetFeeds({ sample: { dims: call.dims, data: call.sample }, timestep: { dims: [1], data: Float32Array.of(call.timestep) }, encoderHiddenStates: hidden }),
+      {
+        ...unetFeeds({ sample: { dims: call.dims, data: call.sample }, timestep: { dims: [1], data: Float32Array.of(call.timestep) }, encoderHiddenStates: hidden }),
+        ...patch.extraFeeds?.(call, 1),
+      },
       [UNET_OUTPUT, ...outputs],
     );
     record(call.timestep, result);
@@ -121,11 +129,12 @@ export async function extractFeatures(runtime: SdRuntime, request: ExtractionReq
     return openFeatureBank(path);
   }
   const bank: FeatureBank = { path, model: inversion.model, timesteps: [...inversion.timesteps].reverse(), latentSize: [h, w], blocks };
-  const session = await runtime.unetSession(checkpoint, { recordFeatures: true }, request.log);
+  const patch = prepareModelPatch(request.model, request.log);
+  const session = await runtime.unetSession(checkpoint, { ...patch.variant, recordFeatures: true }, request.log);
   const outputs = blocks.flatMap((b) => [recordedFeature(b.name, 'self'), recordedFeature(b.name, 'cross')]);
   const writer = new FeatureBankWriter(bank);
   try {
-    const model = recordingModel(session, caption, outputs, (timestep, features) => writer.writeStep(timestep, features));
+    const model = recordingModel(session, patch, caption, outputs, (timestep, features) => writer.writeStep(timestep, features));
     await sample({
       model, cfg: 1, sampler: 'ddim_diffusers', scheduler: 'normal', steps: inversion.steps, seed: 0n, addNoise: false,
       latent: start, onStep: request.onStep, throwIfAborted: request.throwIfAborted,

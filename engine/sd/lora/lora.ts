@@ -2,7 +2,8 @@
 // alpha, LoCon conv layers included) and diffusers / PEFT keys (`unet.….lora_A.weight`, `….to_q_lora.down.weight`)
 // matched to the diffusers weight names our graphs read. A LoRA'd model is the base checkpoint with a weight
 // source that also reports low-rank branches (ops-nn lowRankDelta); strengths are a graph input
-// (`lora_strengths`), so changing a strength reuses the built graph and its session.
+// (`lora_strengths`, fed by the UNet's LoRA model patch lora-patch.ts and the CLIP session view in runtime.ts),
+// so changing a strength reuses the built graph and its session.
 // Choice (measured, bench/lora-cost.ts): branches in the graph rather than weights patched per (file, strength):
 // no rebuild, no second copy of the weights per strength, a few % more compute per step.
 import { checkpointFingerprint } from '../../onnx/index.ts';
