@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSession, writeSafetensors } from '../engine/onnx/index.ts';
+import { createSession, writeSafetensors, LORA_STRENGTHS_INPUT } from '../engine/onnx/index.ts';
 import type { TensorToWrite, ModelSession } from '../engine/onnx/index.ts';
-import { openCheckpoint, unetModelPath, openLora, loraCheckpoint } from '../engine/sd/index.ts';
+import { openCheckpoint, unetModelPath, openLora, loraCheckpoint, unetFeeds } from '../engine/sd/index.ts';
 import type { Checkpoint } from '../engine/sd/index.ts';
 import { cpuInfo } from './cpu-info.ts';
 
@@ -51,9 +51,11 @@ function loraTargets(checkpoint: Checkpoint): string[] {
 async function timeCall(session: ModelSession, ctx: number, extra: Record<string, { dims: number[]; data: Float32Array }> = {}): Promise<number> {
   const start = performance.now();
   await session.run({
-    sample: { dims: [1, 4, latent, latent], data: noise(4 * latent * latent, 1) },
-    timestep: { dims: [1], data: Float32Array.of(981) },
-    encoder_hidden_states: { dims: [1, 77, ctx], data: noise(77 * ctx, 7) },
+    ...unetFeeds({
+      sample: { dims: [1, 4, latent, latent], data: noise(4 * latent * latent, 1) },
+      timestep: { dims: [1], data: Float32Array.of(981) },
+      encoderHiddenStates: { dims: [1, 77, ctx], data: noise(77 * ctx, 7) },
+    }),
     ...extra,
   });
   return seconds(start);
@@ -104,8 +106,8 @@ try {
   for (let r = 0; r < runs + 1; r++) {
     const keep = r > 0; // the first round warms up (first-call allocations)
     const p = await timeCall(plain, ctx);
-    const l = await timeCall(branched, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(1) } });
-    const o = await timeCall(branched, ctx, { lora_strengths: { dims: [1], data: Float32Array.of(0.35) } });
+    const l = await timeCall(branched, ctx, { [LORA_STRENGTHS_INPUT]: { dims: [1], data: Float32Array.of(1) } });
+    const o = await timeCall(branched, ctx, { [LORA_STRENGTHS_INPUT]: { dims: [1], data: Float32Array.of(0.35) } });
     if (keep) { plainCalls.push(p); loraCalls.push(l); otherStrength.push(o); }
   }
   await plain.release();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSession, resolveDevice } from '../engine/onnx/index.ts';
 import type { Device } from '../engine/onnx/index.ts';
-import { openCheckpoint, unetModelPath } from '../engine/sd/index.ts';
+import { openCheckpoint, unetModelPath, unetFeeds } from '../engine/sd/index.ts';
 import { cpuInfo } from './cpu-info.ts';
 
 const seconds = (since: number) => Number(((performance.now() - since) / 1000).toFixed(3));
@@ -49,11 +49,11 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let r = 0; r < runs; r++) {
         const start = performance.now();
-        await session.run({
+        await session.run(unetFeeds({
           sample: { dims: [2, 4, latent, latent], data: noise(2 * 4 * latent * latent, r + 1) },
           timestep: { dims: [2], data: Float32Array.of(981, 981) },
-          encoder_hidden_states: { dims: [2, 77, ctx], data: noise(2 * 77 * ctx, r + 7) },
-        });
+          encoderHiddenStates: { dims: [2, 77, ctx], data: noise(2 * 77 * ctx, r + 7) },
+        }));
         times.push(seconds(start));
       }
       return times;
