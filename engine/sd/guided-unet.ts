@@ -1,6 +1,7 @@
-// The sampler's UNet for a pair of conditionings: picks the UNet graph variant from their ControlNet chains
-// (one fused graph, unet-controlnet.ts) and makes the per-call feeds — hints resized to the latent's pixel size,
-// and per-row strengths gated by σ as ComfyUI's ControlBase does (start/end percent → σ, sd15-reference.md §6.3).
+// The sampler's UNet for a model and a pair of conditionings: applies the model's patches (model-patches.ts) and
+// the ControlNet patch made from the conditionings' chains (one fused graph, unet-controlnet.ts), and makes the
+// per-call feeds — hints resized to the latent's pixel size, and per-row strengths gated by σ as ComfyUI's
+// ControlBase does (start/end percent → σ, sd15-reference.md §6.3).
 import { resizeImage } from '../image/index.ts';
 import type { ImageBatch } from '../image/index.ts';
 import { percentToSigma } from '../sampling/index.ts';
@@ -17,9 +18,8 @@ import { prepareModelPatches } from './model-patches.ts';
 import { resolveConditionings } from './area-conds.ts';
 import { CONTROLNET_INPUT } from './controlnet/controlnet-io.ts';
 import { UNET_INPUT } from './unet/unet-io.ts';
+import type { Feeds } from './unet/unet-io.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
-
-type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
 
 /** A chain's links, oldest first. */
 function chainLinks(last: ControlLink | undefined): ControlLink[] {
