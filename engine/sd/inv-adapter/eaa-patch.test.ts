@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { makeImageBatch, makeMaskBatch } from '../../image/index.ts';
 import { sample, sigmaFromTimestep, percentToSigma } from '../../sampling/index.ts';
 import type { ModelCall } from '../../sampling/index.ts';
@@ -213,4 +214,16 @@ test('timestep coverage: a sampling timestep farther than one sampler DDIM inter
   const lenient = eaaPatch(injectEaa(model, REFERENCE_ATTENTION, features, { ...on, allowTimestepMismatch: true }), (m) => logged.push(m))!;
   lenient.extraFeeds(stepCall(midway, 19, 20), 1);
   assert.match(logged[0], new RegExp(`features of ${recorded.length} recorded steps for 20 sampler steps; largest timestep gap ${((recorded[0] - recorded[1]) / 2).toFixed(1)}`));
+});
+
+test('the EAA is a model patch: after the model\'s other patches, and it refuses conditioning areas before any graph is built', async () => {
+  const features = await bank;
+  const other = { kind: 'test-only', prepare: () => ({ variant: {} }) };
+  const patched = injectEaa({ ...model, patches: [other] }, adapter, features, on);
+  assert.deepEqual(patched.patches?.map((p) => p.kind), ['test-only', 'eaa']);
+  const area: Conditioning = [{ ...positive[0], area: { unit: 'cells', height: 4, width: 4, y: 0, x: 0 } }];
+  const before = readdirSync(cacheDir).length;
+  await assert.rejects(prepareGuidedUnet(runtime, { model: patched, positive: area, negative, latentDims: [1, 4, 8, 8] }),
+    (e: Error) => e instanceof EaaPatchError && /cannot be combined with conditioning areas/.test(e.message));
+  assert.equal(readdirSync(cacheDir).length, before, 'no graph built');
 });
