@@ -13,8 +13,8 @@ export const RESNET_EPS = 1e-5; // resnets and conv_norm_out (sd15-reference.md 
 const TRANSFORMER_NORM_EPS = 1e-6; // Transformer2DModel's GroupNorm, hard-coded in diffusers
 const LAYER_NORM_EPS = 1e-5;
 
-// The contracts the UNet's builders share live here, at the bottom: unet.ts, unet-variant.ts, graph-patch.ts, controlnet/
-// and inv-adapter/unet-eaa.ts all import them downward.
+// The contracts the UNet's builders share live here, at the bottom: unet.ts, unet-variant.ts, graph-patch.ts,
+// controlnet/ and inv-adapter/unet-eaa.ts all import them downward.
 
 export interface UnetInputs {
   /** Noisy latent [B,4,H,W]. */
