@@ -155,16 +155,34 @@ export function controlPatch(plan: ControlPlan): PreparedPatch {
   return plan.variant ? { variant: { controlnet: plan.variant }, extraFeeds: (call, rows) => plan.feeds(call, rows) } : { variant: {} };
 }
 
+/** What a patch carried by the conditionings is made from: both sides resolved to the latent (area-conds.ts). */
+export interface ResolvedGuidance {
+  positive: Conditioning;
+  negative: Conditioning;
+  /** The latent being sampled, [B,4,h,w]. */
+  latentDims: readonly number[];
+  schedule?: SigmaSchedule;
+}
+
+/**
+ * The patches conditionings carry (ComfyUI keeps ControlNet — and e.g. GLIGEN boxes — on the conditioning, not on
+ * the MODEL), in the order they compose after the model's own. A new kind of conditioning patch is one entry.
+ */
+export const CONDITIONING_PATCHES: ReadonlyArray<(guidance: ResolvedGuidance) => PreparedPatch> = [
+  (c) => controlPatch(planControl(c.positive, c.negative, c.latentDims, c.schedule)),
+];
+
 /**
  * The UNet session and feeds for createEpsModel: one graph with the model's patches (model-patches.ts: LoRA,
- * EAA, …) and then every ControlNet of both conditionings, composed in that order (model-patch.ts). The
+ * EAA, …) and then the conditionings' (CONDITIONING_PATCHES: every ControlNet of both sides), composed in that
+ * order (model-patch.ts). The
  * conditionings are resolved to the latent (area-conds.ts); `conds` is what the sampler needs of them.
  */
 export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetRequest): Promise<GuidedUnet & { conds: GuidanceConds }> {
   const schedule = modelSchedule(request.model);
   const resolved = resolveConditionings(request.positive, request.negative, request.latentDims, schedule);
-  const plan = planControl(resolved.positive, resolved.negative, request.latentDims, schedule);
-  const patch = combinePatches([...prepareModelPatches(request.model, request.log), controlPatch(plan)]);
+  const guidance: ResolvedGuidance = { positive: resolved.positive, negative: resolved.negative, latentDims: request.latentDims, schedule };
+  const patch = combinePatches([...prepareModelPatches(request.model, request.log), ...CONDITIONING_PATCHES.map((make) => make(guidance))]);
   // Refusals (e.g. the EAA with areas) before a graph is built.
   patch.checkConds?.(resolved.conds);
   const session = await runtime.unetSession(request.model.checkpoint, patch.variant, request.log);

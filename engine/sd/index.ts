@@ -41,10 +41,10 @@ export type { Controlnet, ControlnetConfig, ResolvedControlnetConfig } from './c
 export { openControlnet, ControlnetError } from './controlnet/controlnet-checkpoint.ts';
 export type { FusedControlnet } from './controlnet/unet-controlnet.ts';
 export type { SdControlNet, ControlLink } from './wire-types.ts';
-export { prepareGuidedUnet, planControl, controlPatch } from './guided-unet.ts';
+export { prepareGuidedUnet, planControl, controlPatch, CONDITIONING_PATCHES } from './guided-unet.ts';
 export { modelSchedule } from './model-sampling.ts';
 export { percentToSigma } from '../sampling/index.ts'; // lives in sampling/schedule.ts; kept here for callers
-export type { GuidedUnetRequest, ControlPlan } from './guided-unet.ts';
+export type { GuidedUnetRequest, ControlPlan, ResolvedGuidance } from './guided-unet.ts';
 export type { InvAdapter, TrainingFreeOptions } from './inv-adapter/inv-adapter.ts';
 export { loadInvAdapter, trainingFreeAdapter, REFERENCE_ATTENTION, aggregationMatrix, referenceGridSide, InvAdapterError } from './inv-adapter/inv-adapter.ts';
 export { EaaAdapterError } from './inv-adapter/unet-eaa.ts';

@@ -56,7 +56,8 @@ function chainAdapters(adapters: Array<(parts: AttentionParts) => Value>): ((par
   return (parts) => adapters.reduce((out, adapter) => adapter({ ...parts, out }), parts.out);
 }
 
-/** One block's additions of every patch, composed. */
+/** One block's additions of every patch, composed. A new kind of hook: a field of BlockExtras (unet-layers.ts),
+ *  called where it acts in basicTransformerBlock, and its composition rule here. */
 function composeBlock(parts: BlockExtras[]): BlockExtras {
   const records = parts.flatMap((p) => (p.record ? [p.record] : []));
   const out: BlockExtras = {};
