@@ -1,0 +1,48 @@
+// CFG++ samplers (Chung et al. 2024, "CFG++: manifold-constrained classifier free guidance"), ComfyUI's
+// sample_euler_ancestral_cfg_pp / sample_euler_cfg_pp for discrete (ε, v, x0, lcm) models: the step lands on
+// the guided prediction but re-noises along the unconditional one, so x' = D_cfg + σ_down·(x − D_uncond)/σ.
+// The half-log-SNR α of ComfyUI's version is exactly 1 for these models (σ·e^{−log σ}), so it is left out.
+// The unconditional prediction comes from the guider (KRun.denoiseWithUncond: ComfyUI's post-CFG hook, with
+// the cfg-1 shortcut off so it is a real prediction at cfg 1 too).
+
+import { ancestralStep, type KRun, type KSampler } from './samplers.ts';
+
+const f32 = Math.fround;
+
+function withUncond(run: KRun): NonNullable<KRun['denoiseWithUncond']> {
+  if (!run.denoiseWithUncond) throw new Error('a CFG++ sampler needs the guider to hand back the unconditional prediction');
+  return run.denoiseWithUncond;
+}
+
+/** One CFG++ step; `eta` 1 is the ancestral sampler (σ_down/σ_up split, fresh noise), 0 plain Euler. */
+function cfgPpSampler(eta: 0 | 1): KSampler {
+  return async (x, run) => {
+    const denoise = withUncond(run);
+    const { sigmas } = run;
+    for (let i = 0; i < sigmas.length - 1; i++) {
+      const sigma = sigmas[i];
+      const sigmaNext = sigmas[i + 1];
+      const { denoised, uncond } = await denoise(x, sigma, i);
+      run.report(i, x, denoised);
+      if (sigmaNext === 0) {
+        x = denoised;
+        continue;
+      }
+      const { down, up } = eta === 0 ? { down: sigmaNext, up: 0 } : ancestralStep(sigma, sigmaNext);
+      const next = new Float32Array(x.length);
+      for (let k = 0; k < x.length; k++) next[k] = denoised[k] + f32(f32(f32(x[k] - uncond[k]) / sigma) * down);
+      if (eta > 0) {
+        const noise = run.noise(sigma, sigmaNext);
+        for (let k = 0; k < next.length; k++) next[k] += f32(noise[k] * up);
+      }
+      x = next;
+    }
+    return x;
+  };
+}
+
+/** euler_cfg_pp: deterministic; with equal branches it is euler. */
+export const eulerCfgPp: KSampler = cfgPpSampler(0);
+
+/** euler_ancestral_cfg_pp: eta 1, s_noise 1, noise from the default sampler stream like euler_ancestral. */
+export const eulerAncestralCfgPp: KSampler = cfgPpSampler(1);
