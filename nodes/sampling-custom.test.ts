@@ -61,7 +61,7 @@ test('KSamplerSelect offers the CFG++ samplers; with BasicGuider (no uncondition
       sigmas: computeSigmas('normal', 2),
       latent_image: { samples: makeTensor([1, 4, 2, 2]) },
     } as never;
-    await assert.rejects(SamplerCustomAdvanced.run(inputs, context.ctx), /euler_cfg_pp needs an unconditional prediction, and BasicGuider has none; use CFGGuider/);
+    await assert.rejects(async () => SamplerCustomAdvanced.run(inputs, context.ctx), /euler_cfg_pp needs an unconditional prediction, and BasicGuider has none; use CFGGuider/);
   } finally {
     await context.dispose();
   }
