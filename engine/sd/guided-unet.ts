@@ -12,6 +12,7 @@ import { inpaintConcat, resizeToBatchSize } from './inpaint-concat.ts';
 import type { UnetVariant } from './unet/unet.ts';
 import type { GuidedUnet } from './eps-model.ts';
 import { resolveConditionings } from './area-conds.ts';
+import { planGligen } from './gligen/gligen-plan.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
 
 type Feeds = ReturnType<NonNullable<GuidedUnet['extraFeeds']>>;
@@ -153,7 +154,12 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
   const schedule = modelSchedule(request.model);
   const resolved = resolveConditionings(request.positive, request.negative, request.latentDims, schedule);
   const plan = planControl(resolved.positive, resolved.negative, request.latentDims, schedule);
-  const variant: UnetVariant = { ...request.patch?.variant, ...(plan.variant ? { controlnet: plan.variant } : {}) };
+  const grounding = planGligen(resolved.positive, resolved.negative);
+  const variant: UnetVariant = {
+    ...request.patch?.variant,
+    ...(plan.variant ? { controlnet: plan.variant } : {}),
+    ...(grounding.variant ? { gligen: grounding.variant } : {}),
+  };
   const session = await runtime.unetSession(request.model.checkpoint, variant, request.log);
   const patchFeeds = request.patch?.extraFeeds;
   const { unet } = request.model.checkpoint.config;
@@ -171,8 +177,8 @@ export async function prepareGuidedUnet(runtime: SdRuntime, request: GuidedUnetR
     negative: uncond[0] ?? cond[0],
     entries: { cond, uncond },
     conds: resolved.conds,
-    extraFeeds: plan.variant || patchFeeds || concatFeeds
-      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows), ...concatFeeds?.(call, rows) })
+    extraFeeds: plan.variant || patchFeeds || concatFeeds || grounding.variant
+      ? (call: ModelCall, rows: number) => ({ ...patchFeeds?.(call, rows), ...plan.feeds(call, rows), ...grounding.feeds(call, rows), ...concatFeeds?.(call, rows) })
       : undefined,
   };
 }

@@ -8,6 +8,8 @@ import { transformerBlocks } from './unet-blocks.ts';
 import { controlnetExtras, checkControlnetVariant } from '../controlnet/unet-controlnet.ts';
 import type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
 import type { UnetInputs, UnetExtras, BlockExtras } from './unet-layers.ts';
+import { openGligen, checkGligenFits } from '../gligen/gligen-file.ts';
+import { gligenInputs, gligenBlockHook } from '../gligen/unet-gligen.ts';
 
 export type { UnetExtras, BlockExtras } from './unet-layers.ts';
 
@@ -24,6 +26,13 @@ export interface UnetVariant {
   recordFeatures?: boolean;
   eaa?: EaaVariant;
   controlnet?: ControlnetVariant;
+  /** GLIGEN's gated self-attention in every transformer block (gligen/unet-gligen.ts documents its inputs). */
+  gligen?: GligenVariant;
+}
+
+export interface GligenVariant {
+  /** The GLIGEN file; its fuser weights are read in place as external data. */
+  path: string;
 }
 
 /**
@@ -82,6 +91,9 @@ export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: Unet
     return mask;
   };
   const levels = new Map(transformerBlocks(config).map((b) => [b.name, b.level]));
+  const gligen = variant.gligen ? openGligen(variant.gligen.path) : null;
+  if (gligen) checkGligenFits(gligen, config);
+  const grounding = gligen ? gligenInputs(g, gligen) : null;
   const extras: UnetExtras = {
     block(block, width, heads) {
       const index = blocks.indexOf(block);
@@ -90,6 +102,7 @@ export function variantExtras(g: GraphBuilder, config: UnetConfig, variant: Unet
       let out: BlockExtras = {};
       if (sigma && adapter && sigma.cross) out = eaaBlockExtras(g, adapter, { block, index, width, heads, sigma: { ...sigma, cross: sigma.cross }, mask });
       else if (sigma) out = referenceBlockExtras(g, { block, index, width, heads, sigma, mask });
+      if (gligen && grounding) out.afterSelfAttention = gligenBlockHook(g, gligen, grounding, index);
       if (variant.recordFeatures) {
         out.record = (self, cross) => recorded.push([`features.${block}.self`, self], [`features.${block}.cross`, cross]);
       }

@@ -7,11 +7,12 @@ import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import { variantExtras, checkVariant } from './unet-variant.ts';
 import { controlnetFingerprints } from '../controlnet/unet-controlnet.ts';
+import { openTensorFile } from '../checkpoint/torch-file.ts';
 import type { UnetVariant } from './unet-variant.ts';
 import { timestepEmbedding, downBlock, midBlock, upBlock, RESNET_EPS } from './unet-layers.ts';
 import type { Forward, UnetInputs, UnetExtras } from './unet-layers.ts';
 
-export type { UnetVariant, EaaVariant, ControlnetVariant } from './unet-variant.ts';
+export type { UnetVariant, EaaVariant, ControlnetVariant, GligenVariant } from './unet-variant.ts';
 
 /** Bump when the graph this file emits changes for the same checkpoint and variant (graph cache key). */
 export const UNET_GRAPH_VERSION = 'unet-2';
@@ -81,9 +82,10 @@ export function buildUnetGraph(checkpoint: Pick<Checkpoint, 'unet' | 'config'>, 
 export function unetModelPath(cacheDir: string, checkpoint: Checkpoint, variant: UnetVariant = {}): { path: string; built: boolean } {
   const adapter = variant.eaa?.adapterPath ? [checkpointFingerprint(openSafetensors(variant.eaa.adapterPath))] : [];
   const controlnets = controlnetFingerprints(variant.controlnet);
+  const gligen = variant.gligen ? [checkpointFingerprint(openTensorFile(variant.gligen.path))] : [];
   return cachedModel(cacheDir, {
     name: 'unet',
-    checkpoints: [checkpoint.fingerprint, ...adapter, ...controlnets],
+    checkpoints: [checkpoint.fingerprint, ...adapter, ...controlnets, ...gligen],
     variant: { version: UNET_GRAPH_VERSION, options: variant, config: checkpoint.config.unet },
   }, () => buildUnetGraph(checkpoint, variant));
 }
