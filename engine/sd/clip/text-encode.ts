@@ -54,3 +54,14 @@ export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string,
   }
   return { dims: [1, rows * tokens, channels], data: hidden.data };
 }
+
+/** CLIP's pooled output of `text` (ComfyUI encode_from_tokens(…, return_pooled="unprojected") for SD1.x): the last
+ *  layer's hidden state, final LayerNorm applied, at the first end-of-text token of the first 77-token chunk,
+ *  whatever the clip-skip setting; [C]. Prompt weights do not change it (they act on the hidden states). */
+export async function encodePooled(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog): Promise<Float32Array> {
+  const { chunks } = clip.tokenizer.tokenizeWeighted(text);
+  const session = await runtime.networkSession(clip.checkpoint, { kind: 'clip-text', options: { pooled: true } }, log);
+  const ids = BigInt64Array.from(chunks[0].ids, (id) => BigInt(id));
+  const result = await session.run({ input_ids: { dims: [1, ids.length], data: ids, type: 'int64' } });
+  return result.pooled_output.data.slice();
+}
