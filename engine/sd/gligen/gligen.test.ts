@@ -215,3 +215,21 @@ test('one sampling uses one GLIGEN model; entries without boxes need no GLIGEN a
   assert.equal(planGligen([{}], [{}]).variant, undefined);
   assert.throws(() => planGligen([{ gligen: { model: { gligen: a }, boxes: [] } }], [{ gligen: { model: { gligen: b }, boxes: [] } }]), /use 2 different GLIGEN models/);
 });
+
+test('grounding feeds follow the call\'s chunks and are relative to the rows\' crop (area entries)', () => {
+  const gligen = openGligen(DEMO_GLIGEN);
+  const box = { text: noise(32, 9), height: 2, width: 2, y: 1, x: 1 };
+  const grounded = { gligen: { model: { gligen }, boxes: [box] } };
+  const plan = planGligen([{}, grounded], [grounded]);
+  const chunks = [{ branch: 'cond', entry: 0 }, { branch: 'cond', entry: 1 }, { branch: 'uncond', entry: 0 }] as const;
+  const size = MAX_OBJECTS * gligen.keyDim;
+  const feeds = plan.feeds({ guidance: 'uncond+cond', chunks, dims: [6, 4, 4, 4] }, 6); // batch 2, a 4×4 crop
+  assert.deepEqual([...feeds['gligen.gate'].data], [0, 0, 1, 1, 1, 1]);
+  assert.deepEqual(feeds['gligen.objs'].dims, [6, MAX_OBJECTS, gligen.keyDim]);
+  const objs = feeds['gligen.objs'].data;
+  assert.ok(objs.subarray(0, 2 * size).every((v) => v === 0));
+  assert.deepEqual(objs.subarray(2 * size, 3 * size), groundingTokens(gligen, [box], 4, 4));
+  assert.deepEqual(objs.subarray(5 * size, 6 * size), groundingTokens(gligen, [box], 4, 4));
+  const whole = plan.feeds({ guidance: 'cond', chunks: [{ branch: 'cond', entry: 1 }], dims: [1, 4, 8, 8] }, 1);
+  assert.deepEqual(whole['gligen.objs'].data, groundingTokens(gligen, [box], 8, 8));
+});
