@@ -233,3 +233,33 @@ test('grounding feeds follow the call\'s chunks and are relative to the rows\' c
   const whole = plan.feeds({ guidance: 'cond', chunks: [{ branch: 'cond', entry: 1 }], dims: [1, 4, 8, 8] }, 1);
   assert.deepEqual(whole['gligen.objs'].data, groundingTokens(gligen, [box], 8, 8));
 });
+
+// fp16-parity.test.ts's bound; measured on the CPU: 4.4e-3 against a bound of 2.7e-2.
+test('the float16 (GPU) UNet with GLIGEN, run on the CPU: gate 0 rows as the float16 plain UNet, gate 1 rows near float32', async () => {
+  const cacheDir = tempDir();
+  const dims = [2, 4, 8, 8];
+  const gligen = openGligen(DEMO_GLIGEN);
+  const plan = planGligen([{ gligen: { model: { gligen }, boxes: [{ text: noise(32, 5), height: 4, width: 4, y: 0, x: 4 }] } }], [{}]);
+  const feeds = {
+    sample: { dims, data: noise(2 * 4 * 64, 1) },
+    timestep: { dims: [2], data: Float32Array.of(300, 300) },
+    encoder_hidden_states: { dims: [2, 77, 32], data: noise(2 * 77 * 32, 2) },
+    ...plan.feeds({ guidance: 'uncond+cond', dims }, 2),
+  };
+  const run = async (variant: object) => {
+    const session = await createSession(unetModelPath(cacheDir, checkpoint, variant).path, { device: 'cpu', threads: 1 });
+    try {
+      const { sample, timestep, encoder_hidden_states } = feeds;
+      return (await session.run('gligen' in variant ? feeds : { sample, timestep, encoder_hidden_states })).out.data;
+    } finally {
+      await session.release();
+    }
+  };
+  const half = await run({ compute: 'float16', gligen: { path: DEMO_GLIGEN } });
+  const halfPlain = await run({ compute: 'float16' });
+  const full = await run({ gligen: { path: DEMO_GLIGEN } });
+  const rowSize = 4 * 64;
+  assert.deepEqual(half.subarray(0, rowSize), halfPlain.subarray(0, rowSize));
+  const error = maxAbsDiff(half.subarray(rowSize), full.subarray(rowSize));
+  assert.ok(error <= 1e-2 * (1 + maxAbs(full.subarray(rowSize))), `float16 vs float32: ${error}`);
+});
