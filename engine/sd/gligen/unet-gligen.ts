@@ -4,7 +4,7 @@
 // Inputs: `gligen.objs` [B,MAX_OBJECTS,keyDim], the grounding tokens per row (position-net.ts), and
 // `gligen.gate` [B], 1 on rows whose conditioning has GLIGEN boxes, 0 on the others: 0 leaves the row exactly
 // as the plain UNet computes it (x + 0·r = x for finite r), as ComfyUI runs such rows without the patch.
-import { Module, linear, layerNorm, gelu, attention, add, mul, reshape, split, concat, int64Const } from '../../onnx/index.ts';
+import { Module, linear, layerNorm, gelu, attention, add, mul, reshape, split, concat, unary } from '../../onnx/index.ts';
 import type { GraphBuilder, Value } from '../../onnx/index.ts';
 import { MAX_OBJECTS, type GligenFuser, type GligenModel } from './gligen-file.ts';
 
@@ -23,10 +23,6 @@ export function gligenInputs(g: GraphBuilder, gligen: GligenModel): GligenInputs
   return { objs, gate: reshape(gate, [gate.shape[0], 1, 1]) };
 }
 
-function tanh(x: Value): Value {
-  return x.graph.addNode({ opType: 'Tanh', inputs: [x], outputs: [{ shape: x.shape, dtype: x.dtype }], scope: x.scope })[0];
-}
-
 /** GEGLU feed-forward: proj to 2×4C, first half × GELU(second half), then 4C → C. */
 function feedForward(m: Module, x: Value): Value {
   const proj = linear(m.at('net.0.proj'), x);
@@ -35,27 +31,19 @@ function feedForward(m: Module, x: Value): Value {
   return linear(m.at('net.2'), mul(hidden, gelu(gateHalf)));
 }
 
-/** joint[:, :N]: the first N tokens (N = visual tokens, the shape of `like`), dropping the 30 object tokens. */
-function withoutObjects(joint: Value, like: Value): Value {
-  const g = joint.graph;
-  return g.addNode({
-    opType: 'Slice', inputs: [joint, int64Const(g, [0]), int64Const(g, [-MAX_OBJECTS]), int64Const(g, [1])],
-    outputs: [{ shape: like.shape, dtype: joint.dtype }], scope: joint.scope,
-  })[0];
-}
-
-/** One fuser on the block's hidden states x [B,N,C]. */
+/** One fuser on the block's hidden states x [B,N,C] → [B,N,C]. */
 export function gatedSelfAttention(m: Module, x: Value, inputs: GligenInputs, fuser: GligenFuser): Value {
   const norm = { eps: LAYER_NORM_EPS };
   const objs = linear(m.at('linear'), inputs.objs); // [B,30,C]
-  const joint = layerNorm(m.at('norm1'), concat([x, objs], 1, `${m.path}.tokens`), norm); // [B,N+30,C]
+  // norm1 acts token by token, so norm1([x; o]) = [norm1(x); norm1(o)]; only the visual tokens' outputs are
+  // kept ([:N]), so only they need queries.
+  const visual = layerNorm(m.at('norm1'), x, norm);
+  const joint = concat([visual, layerNorm(m.at('norm1'), objs, norm)], 1, `${m.path}.tokens`); // [B,N+30,C]
   const attn = m.at('attn');
-  // Only the visual tokens' outputs are kept, so only their queries are computed.
-  const query = linear(attn.at('to_q'), withoutObjects(joint, x));
-  const attended = linear(attn.at('to_out.0'), attention(query, linear(attn.at('to_k'), joint), linear(attn.at('to_v'), joint), { heads: fuser.heads }));
-  const h = add(x, mul(mul(inputs.gate, tanh(m.param('alpha_attn'))), attended));
+  const attended = attention(linear(attn.at('to_q'), visual), linear(attn.at('to_k'), joint), linear(attn.at('to_v'), joint), { heads: fuser.heads });
+  const h = add(x, mul(mul(inputs.gate, unary('Tanh', m.param('alpha_attn'))), linear(attn.at('to_out.0'), attended)));
   const dense = feedForward(m.at('ff'), layerNorm(m.at('norm2'), h, norm));
-  return add(h, mul(mul(inputs.gate, tanh(m.param('alpha_dense'))), dense));
+  return add(h, mul(mul(inputs.gate, unary('Tanh', m.param('alpha_dense'))), dense));
 }
 
 /** The afterSelfAttention hook of the transformer block with execution index `index`. */
