@@ -2,12 +2,14 @@
 // GLIGENTextBoxApply marks conditioning entries (pooled CLIP feature, pixel box // 8, chaining, limits).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gligenNodes, GLIGENLoader, GLIGENTextBoxApply, listGligens } from './gligen.ts';
 import type { Conditioning, SdGligen } from '../engine/sd/index.ts';
 import { encodeTextIds, encodePooled } from '../engine/sd/index.ts';
+import { writeSafetensors } from '../engine/onnx/index.ts';
+import { noise } from '../engine/onnx/test-helpers.ts';
 import { fixtureModels, runtime, withSd } from './sd-test-fixture.ts';
 import type { TestContext } from './test-context.ts';
 
@@ -75,5 +77,23 @@ test('GLIGENTextBoxApply appends a box per call to every entry: pooled text, pix
     for (let i = 0; i < 28; i++) many = await apply(many, 'x', [8, 8, 0, 0]);
     assert.equal(many[0].gligen!.boxes.length, 30);
     await assert.rejects(async () => apply(many, 'x', [8, 8, 0, 0]), /at most 30 GLIGEN boxes/);
+  });
+});
+
+test('box text may use embedding:NAME (textual inversion), as CLIPTextEncode', async () => {
+  await withSd(async (t) => {
+    const { clip } = await fixtureModels();
+    const gligen = await loadDemo(t);
+    await mkdir(join(t.folders.models, 'embeddings'), { recursive: true });
+    writeSafetensors(join(t.folders.models, 'embeddings', 'sofa.safetensors'), { emb_params: { dtype: 'F32', shape: [2, 32], data: noise(64, 4) } });
+    const entry = { embeds: { dims: [1, 77, 32], data: new Float32Array(77 * 32) } };
+    const apply = async (text: string) =>
+      ((await GLIGENTextBoxApply.run({ conditioning_to: [entry], clip, gligen_textbox_model: gligen, text, width: 64, height: 64, x: 0, y: 0 }, t.ctx)).outputs[0] as Conditioning)[0].gligen!.boxes[0].text;
+    const withEmbedding = await apply('a embedding:sofa');
+    await rm(join(t.folders.models, 'embeddings', 'sofa.safetensors'));
+    const dropped = await apply('a embedding:sofa'); // a missing embedding is dropped, as in CLIPTextEncode
+    assert.deepEqual(dropped, await apply('a'));
+    assert.ok(withEmbedding.some((v, i) => Math.abs(v - dropped[i]) > 1e-4), 'the embedding vectors reach the text feature');
+    assert.equal(withEmbedding.length, 32);
   });
 });

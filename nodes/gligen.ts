@@ -6,6 +6,7 @@ import { openGligen, encodePooled, WEIGHT_FILE, GLIGEN_MAX_OBJECTS } from '../en
 import type { Conditioning, SdGligen } from '../engine/sd/index.ts';
 import { listModels, resolveModel } from './model-files.ts';
 import { sdRuntime } from './sd-services.ts';
+import { embeddingLookup } from './embeddings.ts';
 
 const MAX_RESOLUTION = 16384;
 
@@ -56,7 +57,7 @@ export const GLIGENTextBoxApply = defineNode({
     if (gligen_textbox_model.gligen.textDim !== textDim) {
       throw new Error(`the GLIGEN model ${gligen_textbox_model.gligen.path} takes ${gligen_textbox_model.gligen.textDim}-wide text features, this CLIP gives ${textDim}; it is for another base model`);
     }
-    const pooled = await encodePooled(sdRuntime(ctx), clip, text, (m) => ctx.log(m));
+    const pooled = await encodePooled(sdRuntime(ctx), clip, text, (m) => ctx.log(m), embeddingLookup(ctx.folders, textDim));
     // ComfyUI's position params: (pooled, height // 8, width // 8, y // 8, x // 8), appended to the entry's
     // earlier boxes; the newest GLIGEN model is the one used.
     const box = { text: pooled, height: Math.floor(height / 8), width: Math.floor(width / 8), y: Math.floor(y / 8), x: Math.floor(x / 8) };
