@@ -16,6 +16,7 @@ import { openGligen, checkGligenFits, GligenError, MAX_OBJECTS, type GligenModel
 import { fourierEmbedding, groundingTokens } from './position-net.ts';
 import { gatedSelfAttention, gligenInputs } from './unet-gligen.ts';
 import { planGligen } from './gligen-plan.ts';
+import { safetensorsToTorch } from '../checkpoint/test-torch-file.ts';
 import { DEMO_GLIGEN, DEMO_GLIGEN_METADATA, demoGligenTensors } from '../../../models/generate-demo-gligen.ts';
 
 const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
@@ -262,4 +263,32 @@ test('the float16 (GPU) UNet with GLIGEN, run on the CPU: gate 0 rows as the flo
   assert.deepEqual(half.subarray(0, rowSize), halfPlain.subarray(0, rowSize));
   const error = maxAbsDiff(half.subarray(rowSize), full.subarray(rowSize));
   assert.ok(error <= 1e-2 * (1 + maxAbs(full.subarray(rowSize))), `float16 vs float32: ${error}`);
+});
+
+test('a torch .pth GLIGEN file reads the same as its .safetensors and runs in the UNet graph', async () => {
+  const pth = join(tempDir(), 'gligen.pth');
+  safetensorsToTorch(DEMO_GLIGEN, pth);
+  const fromTorch = openGligen(pth);
+  const fromSafetensors = openGligen(DEMO_GLIGEN);
+  assert.deepEqual(fromTorch.fusers, fromSafetensors.fusers);
+  assert.deepEqual(fromTorch.file.read('position_net.linears.0.weight'), fromSafetensors.file.read('position_net.linears.0.weight'));
+  const dims = [1, 4, 8, 8];
+  const plan = planGligen([{ gligen: { model: { gligen: fromTorch }, boxes: [{ text: noise(32, 5), height: 4, width: 4, y: 0, x: 4 }] } }], []);
+  const feeds = {
+    sample: { dims, data: noise(4 * 64, 1) },
+    timestep: { dims: [1], data: Float32Array.of(700) },
+    encoder_hidden_states: { dims: [1, 77, 32], data: noise(77 * 32, 2) },
+    ...plan.feeds({ guidance: 'cond', dims }, 1),
+  };
+  const cacheDir = tempDir();
+  const outputs = [];
+  for (const path of [pth, DEMO_GLIGEN]) {
+    const session = await createSession(unetModelPath(cacheDir, checkpoint, { gligen: { path } }).path, { device: 'cpu', threads: 1 });
+    try {
+      outputs.push((await session.run(feeds)).out.data);
+    } finally {
+      await session.release();
+    }
+  }
+  assert.deepEqual(outputs[0], outputs[1]);
 });
