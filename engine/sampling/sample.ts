@@ -15,7 +15,7 @@ import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
 import { lms, ipndm, ipndmV, deis, heunpp2 } from './samplers-multistep.ts';
 import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
 import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
-import { eulerCfgPp, eulerAncestralCfgPp } from './samplers-cfg-pp.ts';
+import { eulerCfgPp, eulerAncestralCfgPp, dpmpp2mCfgPp, dpmpp2sAncestralCfgPp } from './samplers-cfg-pp.ts';
 
 /** The k-diffusion samplers, by ComfyUI name ("ddim" is ComfyUI's: the euler function; the "_gpu" names
  *  differ in ComfyUI only in where torch draws the Brownian tree, so they are the same sampler here). */
@@ -32,9 +32,11 @@ const K_SAMPLERS = {
   dpm_fast: dpmFast,
   dpm_adaptive: dpmAdaptive,
   dpmpp_2s_ancestral: dpmpp2sAncestral,
+  dpmpp_2s_ancestral_cfg_pp: dpmpp2sAncestralCfgPp,
   dpmpp_sde: dpmppSde,
   dpmpp_sde_gpu: dpmppSde,
   dpmpp_2m: dpmpp2m,
+  dpmpp_2m_cfg_pp: dpmpp2mCfgPp,
   dpmpp_2m_sde: dpmpp2mSde,
   dpmpp_2m_sde_gpu: dpmpp2mSde,
   dpmpp_3m_sde: dpmpp3mSde,
@@ -64,9 +66,11 @@ export const SAMPLER_NAMES = [
   'dpm_fast',
   'dpm_adaptive',
   'dpmpp_2s_ancestral',
+  'dpmpp_2s_ancestral_cfg_pp',
   'dpmpp_sde',
   'dpmpp_sde_gpu',
   'dpmpp_2m',
+  'dpmpp_2m_cfg_pp',
   'dpmpp_2m_sde',
   'dpmpp_2m_sde_gpu',
   'dpmpp_3m_sde',

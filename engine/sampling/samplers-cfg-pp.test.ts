@@ -1,6 +1,7 @@
-// CFG++ samplers against their update rule (ComfyUI sample_euler_ancestral_cfg_pp, ε model, α = 1) on toy models
-// whose denoisers are known exactly: a conditional and an unconditional point mass, so D_c and D_u are
-// constants and every step can be recomputed here in float64.
+// CFG++ samplers against their update rules (ComfyUI sample_euler_ancestral_cfg_pp, sample_dpmpp_2m_cfg_pp,
+// sample_dpmpp_2s_ancestral_cfg_pp; ε model, α = 1) on toy models whose denoisers are known exactly: point masses,
+// and a Gaussian for the unconditional side where the sampler must use the prediction at its own midpoint, so
+// every step can be recomputed here in float64.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleWithSigmas, type KSamplerName } from './sample.ts';
@@ -94,10 +95,12 @@ test('at cfg 1 the CFG++ samplers still run the unconditional pass (ComfyUI disa
   assert.deepEqual(calls, ['cond', 'cond', 'cond']);
 });
 
-test('with equal branches CFG++ is the plain sampler: euler_cfg_pp = euler, euler_ancestral_cfg_pp = euler_ancestral', async () => {
+test('with equal branches each CFG++ sampler is its plain sampler', async () => {
   const pairs: Array<[KSamplerName, KSamplerName]> = [
     ['euler_cfg_pp', 'euler'],
     ['euler_ancestral_cfg_pp', 'euler_ancestral'],
+    ['dpmpp_2m_cfg_pp', 'dpmpp_2m'],
+    ['dpmpp_2s_ancestral_cfg_pp', 'dpmpp_2s_ancestral'],
   ];
   for (const [plusPlus, plain] of pairs) {
     const run = (sampler: KSamplerName) =>
@@ -141,4 +144,82 @@ test('the CFG++ unconditional prediction goes through the prediction type (v_pre
   });
   const expected = reference('euler_cfg_pp', sigmas, seen[0], 2, 2n);
   seen.forEach((state, i) => assert.ok(maxAbsDiff(state, expected[i]) < 1e-4, `step ${i}: ${maxAbsDiff(state, expected[i])}`));
+});
+
+/** Unconditional rows: data N(0, s²) (D_u = x·s²/(s² + σ²)); conditional rows: the point `cond`. */
+function gaussianUncondModel(s: number) {
+  return async (call: ModelCall): Promise<Float32Array> => {
+    const scale = Math.sqrt(call.sigma ** 2 + 1);
+    const rows = call.sample.length / SIZE;
+    return call.sample.map((v, i) => {
+      const x = v * scale;
+      if (call.guidance === 'uncond+cond' && Math.floor(i / SIZE) < rows / 2) return (x * call.sigma) / (s * s + call.sigma ** 2);
+      return (x - cond[i % SIZE]) / call.sigma;
+    });
+  };
+}
+
+test('dpmpp_2m_cfg_pp follows its update rule step by step (second order on D − old D_u)', async () => {
+  const s = 0.5;
+  const cfg = 3;
+  const sigmas = computeSigmas('karras', 8);
+  const seen: Float32Array[] = [];
+  const result = await sampleWithSigmas({
+    model: gaussianUncondModel(s), cfg, latent: { dims, data: new Float32Array(SIZE) }, sampler: 'dpmpp_2m_cfg_pp',
+    sigmas, noise: gaussianNoise(3n, dims), seed: 3n, onStep: (p) => seen.push(p.x.slice()),
+  });
+  let x = Float64Array.from(seen[0]);
+  let oldUncond: Float64Array | undefined;
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    assert.ok(maxAbsDiff(seen[i], x) < 1e-4, `step ${i}: ${maxAbsDiff(seen[i], x)}`);
+    const [sigma, next] = [sigmas[i], sigmas[i + 1]];
+    const u = x.map((v) => (v * s * s) / (s * s + sigma * sigma));
+    const d = u.map((v, k) => v + cfg * (cond[k] - v));
+    const h = Math.log(sigma) - Math.log(next);
+    const old = oldUncond;
+    const coefficient = old && next > 0 ? -Math.expm1(-h) / (2 * ((Math.log(sigmas[i - 1]) - Math.log(sigma)) / h)) : 0;
+    const current = x;
+    x = current.map((v, k) => d[k] - Math.exp(-h) * u[k] + (old ? coefficient * (d[k] - old[k]) : 0) + Math.exp(-h) * v);
+    oldUncond = u;
+  }
+  assert.ok(maxAbsDiff(result.data, x) < 1e-4, `final: ${maxAbsDiff(result.data, x)}`);
+});
+
+test('dpmpp_2s_ancestral_cfg_pp follows its update rule: the midpoint\'s own D_u, noise, then D − D_u added', async () => {
+  const s = 0.5;
+  const cfg = 2.5;
+  const sigmas = computeSigmas('karras', 6);
+  const seen: Float32Array[] = [];
+  let calls = 0;
+  const model = gaussianUncondModel(s);
+  const result = await sampleWithSigmas({
+    model: async (call) => { calls++; return model(call); }, cfg, latent: { dims, data: new Float32Array(SIZE) },
+    sampler: 'dpmpp_2s_ancestral_cfg_pp', sigmas, noise: gaussianNoise(4n, dims), seed: 9n, onStep: (p) => seen.push(p.x.slice()),
+  });
+  assert.equal(calls, 2 * (sigmas.length - 1) - 1, 'two evaluations a step, one on the last (σ_down = 0)');
+  const stream = new NoiseStream(9n, NOISE_STREAM_SAMPLER);
+  const uncondAt = (x: Float64Array, sigma: number) => x.map((v) => (v * s * s) / (s * s + sigma * sigma));
+  let x = Float64Array.from(seen[0]);
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    assert.ok(maxAbsDiff(seen[i], x) < 1e-4, `step ${i}: ${maxAbsDiff(seen[i], x)}`);
+    const [sigma, next] = [sigmas[i], sigmas[i + 1]];
+    const u = uncondAt(x, sigma);
+    const guidance = u.map((v, k) => cfg * (cond[k] - v));
+    const { down, up } = ancestralStep(sigma, next);
+    const current = x;
+    if (down === 0) {
+      x = u.slice();
+    } else {
+      const h = Math.log(sigma) - Math.log(down);
+      const mid = sigma * Math.exp(-h / 2);
+      const uMid = uncondAt(current.map((v, k) => Math.exp(-h / 2) * v - Math.expm1(-h / 2) * u[k]), mid);
+      x = current.map((v, k) => (down / sigma) * v - Math.expm1(-h) * uMid[k]);
+    }
+    if (next > 0) {
+      const n = stream.next(SIZE);
+      x = x.map((v, k) => v + n[k] * up);
+    }
+    x = x.map((v, k) => v + guidance[k]);
+  }
+  assert.ok(maxAbsDiff(result.data, x) < 1e-4, `final: ${maxAbsDiff(result.data, x)}`);
 });
