@@ -17,8 +17,9 @@ import { modelMergeNodes } from './model-merge.ts';
 import { conditioningAreaNodes } from './conditioning-area.ts';
 import { modelSamplingNodes } from './model-sampling.ts';
 import { upscaleNodes } from './upscale.ts';
+import { gligenNodes } from './gligen.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...upscaleNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...upscaleNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...gligenNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

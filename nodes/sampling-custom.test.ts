@@ -2,7 +2,7 @@
 // them on the demo model is checked end to end in test/cli/sampler-custom.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BasicScheduler, KSamplerSelect, SplitSigmas, SamplerCustom, SamplerCustomAdvanced, CFGGuider, RandomNoise, samplingCustomNodes } from './sampling-custom.ts';
+import { BasicScheduler, KSamplerSelect, SplitSigmas, SamplerCustom, SamplerCustomAdvanced, CFGGuider, BasicGuider, RandomNoise, samplingCustomNodes } from './sampling-custom.ts';
 import { SAMPLER_NAMES, computeSigmas, gaussianNoise } from '../engine/sampling/index.ts';
 import type { SdModel } from '../engine/sd/index.ts';
 import { makeTensor } from '../engine/tensor/index.ts';
@@ -41,6 +41,27 @@ test('BasicScheduler is KSampler\'s σ list; SplitSigmas shares the split σ; Ra
     const noise = (await RandomNoise.run({ noise_seed: 5n }, context.ctx)).outputs[0] as { seed: bigint; generate(l: unknown): Float32Array };
     assert.equal(noise.seed, 5n);
     assert.deepEqual(noise.generate({ samples: makeTensor([1, 4, 2, 2]) }), gaussianNoise(5n, [1, 4, 2, 2]));
+  } finally {
+    await context.dispose();
+  }
+});
+
+test('KSamplerSelect offers the CFG++ samplers; with BasicGuider (no unconditional branch) they are refused', async () => {
+  const options = KSamplerSelect.inputs.required.sampler_name.options as readonly string[];
+  assert.ok(options.includes('euler_cfg_pp') && options.includes('euler_ancestral_cfg_pp'));
+  assert.equal(options.indexOf('euler_cfg_pp'), options.indexOf('euler') + 1);
+  const context = await createTestContext({ classType: 'SamplerCustomAdvanced' });
+  try {
+    const model = {} as SdModel;
+    const guider = (await BasicGuider.run({ model, conditioning: [] }, context.ctx)).outputs[0];
+    const inputs = {
+      noise: (await RandomNoise.run({ noise_seed: 1n }, context.ctx)).outputs[0],
+      guider,
+      sampler: { name: 'euler_cfg_pp' },
+      sigmas: computeSigmas('normal', 2),
+      latent_image: { samples: makeTensor([1, 4, 2, 2]) },
+    } as never;
+    await assert.rejects(async () => SamplerCustomAdvanced.run(inputs, context.ctx), /euler_cfg_pp needs an unconditional prediction, and BasicGuider has none; use CFGGuider/);
   } finally {
     await context.dispose();
   }

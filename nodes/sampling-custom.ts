@@ -30,6 +30,8 @@ export interface Guider {
   positive: Conditioning;
   negative: Conditioning;
   cfg: number;
+  /** BasicGuider: no unconditional branch at all (the negative above only fills the slot). */
+  withoutUncond?: boolean;
 }
 
 declare module '../engine/graph/node-definition.ts' {
@@ -51,6 +53,10 @@ async function runCustom(
   ctx: NodeContext,
 ): Promise<[Latent, Latent]> {
   const { guider, latent } = request;
+  if (guider.withoutUncond && request.sampler.name.endsWith('_cfg_pp')) {
+    // ComfyUI would step along an all-zero unconditional prediction there, which only ruins the image
+    throw new Error(`${request.sampler.name} needs an unconditional prediction, and BasicGuider has none; use CFGGuider (cfg 1 is fine) or another sampler`);
+  }
   const unet = await prepareGuidedUnet(sdRuntime(ctx), {
     model: guider.model,
     positive: guider.positive,
@@ -203,7 +209,7 @@ export const BasicGuider = defineNode({
   outputs: [{ type: 'GUIDER' }],
   run(inputs) {
     // cfg 1 never evaluates the negative side, so the positive stands in for it
-    return { outputs: [{ model: inputs.model, positive: inputs.conditioning, negative: inputs.conditioning, cfg: 1 }] };
+    return { outputs: [{ model: inputs.model, positive: inputs.conditioning, negative: inputs.conditioning, cfg: 1, withoutUncond: true }] };
   },
 });
 

@@ -70,7 +70,7 @@ export const sub = (a: Value, b: Value | number): Value => binary('Sub', a, b);
 export const mul = (a: Value, b: Value | number): Value => binary('Mul', a, b);
 export const div = (a: Value, b: Value | number): Value => binary('Div', a, b);
 
-export function unary(opType: 'Sigmoid' | 'Exp' | 'Log' | 'Neg' | 'Sqrt' | 'Erf' | 'Cos' | 'Sin', x: Value): Value {
+export function unary(opType: 'Sigmoid' | 'Exp' | 'Log' | 'Neg' | 'Sqrt' | 'Erf' | 'Cos' | 'Sin' | 'Tanh', x: Value): Value {
   return x.graph.addNode({ opType, inputs: [x], outputs: [{ shape: x.shape, dtype: x.dtype }], scope: x.scope })[0];
 }
 

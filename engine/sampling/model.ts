@@ -61,11 +61,11 @@ export function usesUncond(cfg: number): boolean {
 /** Shared by both guidance variants: run the model once and hand back the ε rows per branch. */
 async function evaluate(
   model: EpsModel,
-  call: Omit<ModelCall, 'sample' | 'guidance'> & { input: Float32Array; cfg: number },
+  call: Omit<ModelCall, 'sample' | 'guidance'> & { input: Float32Array; cfg: number; keepUncond?: boolean },
 ): Promise<{ cond: Float32Array; uncond: Float32Array | undefined }> {
-  const { input, cfg, dims, ...rest } = call;
+  const { input, cfg, dims, keepUncond, ...rest } = call;
   const size = input.length;
-  if (!usesUncond(cfg)) {
+  if (!usesUncond(cfg) && !keepUncond) {
     const eps = await model({ ...rest, dims, sample: input, guidance: 'cond' });
     checkOutput(eps, size);
     return { cond: eps, uncond: undefined };
@@ -90,6 +90,16 @@ export interface GuidedCall {
   dims: readonly number[];
   step: { index: number; total: number };
   denoiser?: DenoiserOptions;
+  /** Run the unconditional pass even at cfg 1 (ComfyUI's disable_cfg1_optimization, set by the CFG++
+   *  samplers, which need the unconditional prediction itself). */
+  keepUncond?: boolean;
+}
+
+/** The guided prediction and the unconditional branch's own denoised value (ComfyUI's post-CFG hook argument
+ *  "uncond_denoised"); uncond is undefined when the pass did not run (cfg 1 without keepUncond). */
+export interface GuidedPredictions {
+  denoised: Float32Array;
+  uncond: Float32Array | undefined;
 }
 
 /** k-diffusion denoiser D(x, σ) of an ε model (ComfyUI CFGGuider): x_in = x/√(σ²+1), t = timestep(σ),
@@ -100,6 +110,15 @@ export async function guidedDenoised(
   x: Float32Array,
   level: { sigma: number; timestep: number },
 ): Promise<Float32Array> {
+  return (await guidedPredictions(guided, x, level)).denoised;
+}
+
+/** guidedDenoised that also hands back the unconditional denoised value (for the CFG++ samplers). */
+export async function guidedPredictions(
+  guided: GuidedCall,
+  x: Float32Array,
+  level: { sigma: number; timestep: number },
+): Promise<GuidedPredictions> {
   const options = guided.denoiser;
   if (options && !isDefaultDenoiser(options)) return patchedDenoised(guided, options, x, level);
   const { sigma } = level;
@@ -107,6 +126,7 @@ export async function guidedDenoised(
   const input = x.map((v) => v / divisor);
   const { cond, uncond } = await evaluate(guided.model, { ...guided, ...level, input });
   const out = new Float32Array(x.length);
+  const uncondOut = uncond === undefined || !guided.keepUncond ? undefined : new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const denoisedCond = Math.fround(x[i] - Math.fround(sigma * cond[i]));
     if (uncond === undefined) {
@@ -114,9 +134,10 @@ export async function guidedDenoised(
       continue;
     }
     const denoisedUncond = Math.fround(x[i] - Math.fround(sigma * uncond[i]));
+    if (uncondOut) uncondOut[i] = denoisedUncond;
     out[i] = denoisedUncond + Math.fround(Math.fround(denoisedCond - denoisedUncond) * guided.cfg);
   }
-  return out;
+  return { denoised: out, uncond: uncondOut };
 }
 
 /** The general denoiser: per-branch predictions (area-weighted when the conditionings have areas), converted
@@ -126,9 +147,9 @@ async function patchedDenoised(
   options: DenoiserOptions,
   x: Float32Array,
   level: { sigma: number; timestep: number },
-): Promise<Float32Array> {
+): Promise<GuidedPredictions> {
   const prediction = options.prediction ?? 'eps';
-  const withUncond = usesUncond(guided.cfg);
+  const withUncond = usesUncond(guided.cfg) || guided.keepUncond === true;
   let cond: Float32Array;
   let uncond: Float32Array | undefined;
   if (isPlainGuidance(options.conds)) {
@@ -141,9 +162,9 @@ async function patchedDenoised(
     ({ cond, uncond } = await areaDenoised({ model: guided.model, prediction, conds, withUncond, dims: guided.dims, step: guided.step }, x, level));
   }
   if (options.rescaleCfg !== undefined) {
-    return rescaledCfg({ x, cond, uncond, cfg: guided.cfg, sigma: level.sigma, items: guided.dims[0] }, options.rescaleCfg);
+    return { denoised: rescaledCfg({ x, cond, uncond, cfg: guided.cfg, sigma: level.sigma, items: guided.dims[0] }, options.rescaleCfg), uncond };
   }
-  return uncond === undefined ? cond : plainCfg(cond, uncond, guided.cfg);
+  return { denoised: uncond === undefined ? cond : plainCfg(cond, uncond, guided.cfg), uncond };
 }
 
 /** diffusers guidance on ε: ε = ε_u + cfg·(ε_c − ε_u); the sample goes to the model unscaled. */

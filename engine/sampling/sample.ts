@@ -3,7 +3,7 @@
 
 import type { Tensor } from '../tensor/index.ts';
 import { SamplingInputError } from './errors.ts';
-import { guidedDenoised, isDefaultDenoiser, type LoopOptions } from './model.ts';
+import { guidedPredictions, isDefaultDenoiser, type LoopOptions } from './model.ts';
 import { NoiseStream, NOISE_STREAM_SAMPLER, gaussianNoise, checkSeed } from './noise.ts';
 import { BrownianTree } from './brownian.ts';
 import { euler, eulerAncestral, heun, dpm2, dpmpp2m, dpmpp2mSde, lcm, type KSampler, type KRun } from './samplers.ts';
@@ -15,12 +15,15 @@ import { dpmppSde, dpmpp3mSde } from './samplers-sde.ts';
 import { lms, ipndm, ipndmV, deis, heunpp2 } from './samplers-multistep.ts';
 import { uniPcBh1, uniPcBh2 } from './samplers-unipc.ts';
 import { dpmFast, dpmAdaptive } from './samplers-dpm-solver.ts';
+import { eulerCfgPp, eulerAncestralCfgPp, dpmpp2mCfgPp, dpmpp2sAncestralCfgPp } from './samplers-cfg-pp.ts';
 
 /** The k-diffusion samplers, by ComfyUI name ("ddim" is ComfyUI's: the euler function; the "_gpu" names
  *  differ in ComfyUI only in where torch draws the Brownian tree, so they are the same sampler here). */
 const K_SAMPLERS = {
   euler,
+  euler_cfg_pp: eulerCfgPp,
   euler_ancestral: eulerAncestral,
+  euler_ancestral_cfg_pp: eulerAncestralCfgPp,
   heun,
   heunpp2,
   dpm_2: dpm2,
@@ -29,9 +32,11 @@ const K_SAMPLERS = {
   dpm_fast: dpmFast,
   dpm_adaptive: dpmAdaptive,
   dpmpp_2s_ancestral: dpmpp2sAncestral,
+  dpmpp_2s_ancestral_cfg_pp: dpmpp2sAncestralCfgPp,
   dpmpp_sde: dpmppSde,
   dpmpp_sde_gpu: dpmppSde,
   dpmpp_2m: dpmpp2m,
+  dpmpp_2m_cfg_pp: dpmpp2mCfgPp,
   dpmpp_2m_sde: dpmpp2mSde,
   dpmpp_2m_sde_gpu: dpmpp2mSde,
   dpmpp_3m_sde: dpmpp3mSde,
@@ -50,7 +55,9 @@ export type KSamplerName = keyof typeof K_SAMPLERS;
 /** Every sampler `sample` runs, in ComfyUI's list order, plus diffusers' DDIM (see ddim.ts). */
 export const SAMPLER_NAMES = [
   'euler',
+  'euler_cfg_pp',
   'euler_ancestral',
+  'euler_ancestral_cfg_pp',
   'heun',
   'heunpp2',
   'dpm_2',
@@ -59,9 +66,11 @@ export const SAMPLER_NAMES = [
   'dpm_fast',
   'dpm_adaptive',
   'dpmpp_2s_ancestral',
+  'dpmpp_2s_ancestral_cfg_pp',
   'dpmpp_sde',
   'dpmpp_sde_gpu',
   'dpmpp_2m',
+  'dpmpp_2m_cfg_pp',
   'dpmpp_2m_sde',
   'dpmpp_2m_sde_gpu',
   'dpmpp_3m_sde',
@@ -192,20 +201,27 @@ export async function sampleWithSigmas(options: SigmaSampleOptions): Promise<Ten
   if (mask !== undefined && mask.length !== latent.data.length) {
     throw new SamplingInputError(`the noise mask has ${mask.length} values, the latent ${latent.data.length}`);
   }
+  const predict = async (current: Float32Array, sigma: number, index: number, keepUncond: boolean) => {
+    options.throwIfAborted?.();
+    const step = { index, total };
+    const call = { sigma, timestep: timestepFromSigma(sigma, schedule) };
+    const guided = { model, cfg, dims: latent.dims, step, denoiser: options.denoiser, keepUncond };
+    if (mask === undefined) return guidedPredictions(guided, current, call);
+    // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
+    // the prediction there is the input latent itself. The unconditional prediction is the model's, unblended
+    // (ComfyUI's post-CFG hook sees it inside the inpainting wrapper).
+    const noise = options.noise;
+    const input = current.map((v, i) => v * mask[i] + (latent.data[i] + (noise === undefined ? 0 : noise[i] * sigma)) * (1 - mask[i]));
+    const out = await guidedPredictions(guided, input, call);
+    return { denoised: out.denoised.map((v, i) => v * mask[i] + latent.data[i] * (1 - mask[i])), uncond: out.uncond };
+  };
   const result = await K_SAMPLERS[options.sampler](x, {
     sigmas,
-    denoise: async (current, sigma, index) => {
-      options.throwIfAborted?.();
-      const step = { index, total };
-      const call = { sigma, timestep: timestepFromSigma(sigma, schedule) };
-      const guided = { model, cfg, dims: latent.dims, step, denoiser: options.denoiser };
-      if (mask === undefined) return guidedDenoised(guided, current, call);
-      // KSamplerX0Inpaint: kept cells are the input latent noised to σ (noise 0 without add_noise), and
-      // the prediction there is the input latent itself.
-      const noise = options.noise;
-      const input = current.map((v, i) => v * mask[i] + (latent.data[i] + (noise === undefined ? 0 : noise[i] * sigma)) * (1 - mask[i]));
-      const out = await guidedDenoised(guided, input, call);
-      return out.map((v, i) => v * mask[i] + latent.data[i] * (1 - mask[i]));
+    denoise: async (current, sigma, index) => (await predict(current, sigma, index, false)).denoised,
+    denoiseWithUncond: async (current, sigma, index) => {
+      const { denoised, uncond } = await predict(current, sigma, index, true);
+      if (uncond === undefined) throw new Error('the guider returned no unconditional prediction for a CFG++ sampler');
+      return { denoised, uncond };
     },
     noise: samplerNoise(options.sampler, options.seed, latent.data.length, sigmas),
     report: (index, current, denoised) => options.onStep?.({ index, total, sigma: sigmas[index], x: current, denoised }),

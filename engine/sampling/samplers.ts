@@ -7,6 +7,9 @@ export interface KRun {
   sigmas: Float32Array;
   /** The (guided) denoiser D(x, σ); `step` is the sampler step the evaluation belongs to. */
   denoise(x: Float32Array, sigma: number, step: number): Promise<Float32Array>;
+  /** D(x, σ) and the unconditional branch's own denoised value, the unconditional pass run even at cfg 1
+   *  (the CFG++ samplers; given by sampleWithSigmas). */
+  denoiseWithUncond?(x: Float32Array, sigma: number, step: number): Promise<{ denoised: Float32Array; uncond: Float32Array }>;
   /** Standard-normal noise of x's size for the step σ → σ' (ancestral, SDE and lcm noise). */
   noise(sigma: number, sigmaNext: number): Float32Array;
   /** Called once per step after its first evaluation, with the step's x and denoised x0. */

@@ -19,6 +19,7 @@ import { resolveConditionings } from './area-conds.ts';
 import { CONTROLNET_INPUT } from './controlnet/controlnet-io.ts';
 import { UNET_INPUT } from './unet/unet-io.ts';
 import type { Feeds } from './unet/unet-io.ts';
+import { planGligen } from './gligen/gligen-plan.ts';
 import type { SdRuntime, RuntimeLog } from './runtime.ts';
 
 /** A chain's links, oldest first. */
@@ -170,7 +171,14 @@ export interface ResolvedGuidance {
  */
 export const CONDITIONING_PATCHES: ReadonlyArray<(guidance: ResolvedGuidance) => PreparedPatch> = [
   (c) => controlPatch(planControl(c.positive, c.negative, c.latentDims, c.schedule)),
+  (c) => gligenPatch(c),
 ];
+
+/** The conditionings' GLIGEN boxes as a patch (gligen-plan.ts): grounding tokens and a gate per row. */
+function gligenPatch(guidance: ResolvedGuidance): PreparedPatch {
+  const plan = planGligen(guidance.positive, guidance.negative);
+  return plan.variant ? { variant: { gligen: plan.variant }, extraFeeds: (call, rows) => plan.feeds(call, rows) } : { variant: {} };
+}
 
 /**
  * The UNet session and feeds for createEpsModel: one graph with the model's patches (model-patches.ts: LoRA,

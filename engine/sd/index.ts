@@ -31,7 +31,11 @@ export { parsePromptWeights, chunkWeightedPrompt, applyTokenWeights } from './cl
 export type { SdModel, SdClip, SdVae, Conditioning, ConditioningEntry, Latent } from './wire-types.ts';
 export { SdRuntime } from './runtime.ts';
 export type { SdRuntimeOptions, RuntimeLog } from './runtime.ts';
-export { encodeText, encodeTextIds } from './clip/text-encode.ts';
+export { encodeText, encodeTextIds, encodePooled } from './clip/text-encode.ts';
+export type { GligenModel } from './gligen/gligen-file.ts';
+export { openGligen, checkGligenFits, GligenError, MAX_OBJECTS as GLIGEN_MAX_OBJECTS } from './gligen/gligen-file.ts';
+export type { SdGligen, GligenGrounding } from './gligen/gligen-plan.ts';
+export type { GligenBox } from './gligen/position-net.ts';
 export { encodeImage, decodeLatent } from './vae/vae-codec.ts';
 export { createEpsModel, stackEmbeddings, conditioningEmbeds } from './eps-model.ts';
 export type { GuidedUnet } from './eps-model.ts';

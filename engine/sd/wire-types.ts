@@ -7,6 +7,7 @@ import type { ClipTokenizer } from './clip/tokenizer.ts';
 import type { Controlnet } from './controlnet/controlnet-checkpoint.ts';
 import type { ImageBatch, MaskBatch } from '../image/index.ts';
 import type { ModelPatch } from './model-patch.ts';
+import type { GligenGrounding, SdGligen } from './gligen/gligen-plan.ts';
 import type { Prediction } from '../sampling/index.ts';
 
 /** A denoising model: the checkpoint's UNet. Immutable; patches return a new value sharing weights. */
@@ -82,6 +83,8 @@ export interface ConditioningEntry {
    *  (sd/inpaint-concat.ts); other UNets ignore them. */
   concatLatent?: Tensor;
   concatMask?: MaskBatch;
+  /** GLIGENTextBoxApply: boxes of text the UNet's gated self-attention grounds (sd/gligen/). */
+  gligen?: GligenGrounding;
 }
 
 export interface ConditioningArea {
@@ -113,5 +116,6 @@ declare module '../graph/node-definition.ts' {
     CONDITIONING: Conditioning;
     LATENT: Latent;
     CONTROL_NET: SdControlNet;
+    GLIGEN: SdGligen;
   }
 }

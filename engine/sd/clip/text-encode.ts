@@ -28,9 +28,11 @@ export async function encodeTextIds(runtime: SdRuntime, checkpoint: Checkpoint, 
   return result[useLast ? 'last_hidden_state' : 'hidden_state'];
 }
 
-/** Encodes `text` into conditioning embeddings [1, 77·k, C]; `embeddings` resolves `embedding:NAME` (embeddings.ts). */
-export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog,
-  embeddings?: (name: string) => Float32Array[] | null): Promise<Tensor> {
+type EmbeddingLookup = (name: string) => Float32Array[] | null;
+
+/** The prompt's weighted 77-token chunks; `embedding:NAME` vectors become ids from the vocabulary size on,
+ *  whose rows are `extra`. */
+function tokenizeWithEmbeddings(clip: SdClip, text: string, log?: RuntimeLog, embeddings?: EmbeddingLookup) {
   const vocab = clip.checkpoint.config.clip.vocabSize;
   const extra: Float32Array[] = [];
   const known = new Map<string, number[]>();
@@ -44,6 +46,12 @@ export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string,
   });
   const { chunks, ignoredEmbeddings } = clip.tokenizer.tokenizeWeighted(text, embeddingIds);
   for (const name of ignoredEmbeddings) log?.(`warning, embedding:${name} does not exist, ignoring`);
+  return { chunks, extra };
+}
+
+/** Encodes `text` into conditioning embeddings [1, 77·k, C]; `embeddings` resolves `embedding:NAME` (embeddings.ts). */
+export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog, embeddings?: EmbeddingLookup): Promise<Tensor> {
+  const { chunks, extra } = tokenizeWithEmbeddings(clip, text, log, embeddings);
   const hidden = await encodeTextIds(runtime, clip.checkpoint, chunks.map((c) => c.ids), clip.stopAtLayer, log, extra);
   const [rows, tokens, channels] = hidden.dims;
   const weights = chunks.flatMap((c) => c.weights);
@@ -53,4 +61,19 @@ export async function encodeText(runtime: SdRuntime, clip: SdClip, text: string,
     return { dims: [1, rows * tokens, channels], data: weighted };
   }
   return { dims: [1, rows * tokens, channels], data: hidden.data };
+}
+
+/** CLIP's pooled output of `text` (ComfyUI encode_from_tokens(…, return_pooled="unprojected") for SD1.x): the last
+ *  layer's hidden state, final LayerNorm applied, at the first end-of-text token of the first 77-token chunk,
+ *  whatever the clip-skip setting; [C]. Prompt weights do not change it (they act on the hidden states). */
+export async function encodePooled(runtime: SdRuntime, clip: SdClip, text: string, log?: RuntimeLog, embeddings?: EmbeddingLookup): Promise<Float32Array> {
+  const { chunks, extra } = tokenizeWithEmbeddings(clip, text, log, embeddings);
+  const ids = chunks[0].ids;
+  const end = ids.indexOf(clip.tokenizer.eosId);
+  if (end < 0) throw new Error('a tokenized prompt chunk has no end-of-text token');
+  // Read off the last layer's states (the graph CLIPTextEncode uses); ids past the vocabulary (embeddings) would
+  // defeat the pooled output's argmax-of-ids lookup of the end token.
+  const hidden = await encodeTextIds(runtime, clip.checkpoint, [ids], -1, log, extra);
+  const width = hidden.dims[2];
+  return hidden.data.slice(end * width, (end + 1) * width);
 }

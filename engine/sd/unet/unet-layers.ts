@@ -35,6 +35,9 @@ export interface BlockExtras {
   /** The attention result to use before to_out, from the block's own query/key/value and original result. */
   selfAdapter?(parts: AttentionParts): Value;
   crossAdapter?(parts: AttentionParts): Value;
+  /** Rewrites the hidden states between the self-attention residual and norm2 (ComfyUI's "middle_patch",
+   *  where GLIGEN's gated self-attention goes). [B,S,C] → [B,S,C] */
+  afterSelfAttention?(hidden: Value): Value;
 }
 
 /** One attention of a transformer block: its projections [B,S,C] / [B,T,C] and the original result [B,S,C]. */
@@ -121,6 +124,7 @@ function basicTransformerBlock(m: Module, x: Value, fwd: Forward, heads: number,
   const norm = { eps: LAYER_NORM_EPS };
   const n1 = layerNorm(m.at('norm1'), x, norm); // "input to self-attention" (F_s)
   let h = add(crossAttention(m.at('attn1'), n1, n1, heads, extras.selfAdapter), x);
+  if (extras.afterSelfAttention) h = extras.afterSelfAttention(h);
   const n2 = layerNorm(m.at('norm2'), h, norm); // "input to cross-attention" (F_c)
   h = add(crossAttention(m.at('attn2'), n2, fwd.text, heads, extras.crossAdapter), h);
   extras.record?.(n1, n2);

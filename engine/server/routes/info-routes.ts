@@ -14,7 +14,7 @@ import { isObject, jsonBody, rawBody, sendJson, stringQuery } from '../context.t
 import { HttpError, badRequest, notFound } from '../http-error.ts';
 
 /** Model folders the shipped nodes read; other existing subfolders of models/ are listed too. */
-const KNOWN_MODEL_FOLDERS = ['checkpoints', 'controlnet', 'inv_adapter', 'clip_tokenizer'];
+const KNOWN_MODEL_FOLDERS = ['checkpoints', 'controlnet', 'gligen', 'inv_adapter', 'clip_tokenizer'];
 const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin', '.onnx', '.sft'];
 /** Version of the ComfyUI API this server follows (comfyui-api.md §0). */
 export const COMFYUI_API_VERSION = '0.3.64';
