@@ -6,7 +6,7 @@ import type { Value } from '../../onnx/index.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
 import { variantExtras, checkVariant } from './unet-variant.ts';
-import { controlnetFingerprints } from '../controlnet/unet-controlnet.ts';
+import { controlnetFingerprints, controlnetVariantKey } from '../controlnet/unet-controlnet.ts';
 import type { UnetVariant } from './unet-variant.ts';
 import { timestepEmbedding, downBlock, midBlock, upBlock, RESNET_EPS } from './unet-layers.ts';
 import type { Forward, UnetInputs, UnetExtras } from './unet-layers.ts';
@@ -84,6 +84,6 @@ export function unetModelPath(cacheDir: string, checkpoint: Checkpoint, variant:
   return cachedModel(cacheDir, {
     name: 'unet',
     checkpoints: [checkpoint.fingerprint, ...adapter, ...controlnets],
-    variant: { version: UNET_GRAPH_VERSION, options: variant, config: checkpoint.config.unet },
+    variant: { version: UNET_GRAPH_VERSION, options: { ...variant, controlnet: controlnetVariantKey(variant.controlnet) }, config: checkpoint.config.unet },
   }, () => buildUnetGraph(checkpoint, variant));
 }
