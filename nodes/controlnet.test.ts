@@ -5,19 +5,23 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlnetNodes, ControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, Canny, ImageToDepthStyle, listControlnets } from './controlnet.ts';
+import { controlnetNodes, ControlNetLoader, DiffControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, Canny, ImageToDepthStyle, listControlnets } from './controlnet.ts';
 import { createTestContext } from './test-context.ts';
 import type { TestContext } from './test-context.ts';
 import { makeImageBatch } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
 import type { Conditioning, SdControlNet } from '../engine/sd/index.ts';
-import { SdRuntime, openCheckpoint, percentToSigma } from '../engine/sd/index.ts';
+import { SdRuntime, openCheckpoint, percentToSigma, openLora, loraCheckpoint } from '../engine/sd/index.ts';
+import { writeSafetensors } from '../engine/onnx/index.ts';
+import { demoDiffControlnetTensors } from '../models/generate-demo-control.ts';
+import { DEMO_LORA } from '../models/generate-demo-lora.ts';
 import { computeSigmas } from '../engine/sampling/index.ts';
 import { tempDir, noise } from '../engine/onnx/test-helpers.ts';
 import { KSampler } from './sampling.ts';
 import { safetensorsToTorch } from '../engine/sd/checkpoint/test-torch-file.ts';
 
 const FIXTURE_CONTROLNET = fileURLToPath(new URL('../test/fixtures/sd15-tiny/controlnet.safetensors', import.meta.url));
+const FIXTURE_CHECKPOINT = fileURLToPath(new URL('../test/fixtures/sd15-tiny/checkpoint.safetensors', import.meta.url));
 
 async function withContext(body: (t: TestContext) => Promise<void>): Promise<void> {
   const context = await createTestContext();
@@ -41,6 +45,7 @@ const hint: ImageBatch = makeImageBatch(1, 8, 8);
 test('the family has ComfyUI\'s classes, categories, inputs and outputs', () => {
   assert.deepEqual(controlnetNodes.map((n) => [n.name, n.category, n.outputs.map((o) => o.name ?? o.type).join(',')]), [
     ['ControlNetLoader', 'loaders', 'CONTROL_NET'],
+    ['DiffControlNetLoader', 'loaders', 'CONTROL_NET'],
     ['ControlNetApply', 'conditioning/controlnet', 'CONDITIONING'],
     ['ControlNetApplyAdvanced', 'conditioning/controlnet', 'positive,negative'],
     ['Canny', 'image/preprocessors', 'IMAGE'],
@@ -71,6 +76,26 @@ test('ControlNetLoader lists models/controlnet (files, diffusers folders, one su
   assert.match(t.logs.join('\n'), /tiny\.safetensors: ldm layout/);
   await assert.rejects(async () => ControlNetLoader.run({ control_net_name: 'control_v11p_sd15_canny.pth' }, t.ctx), /control_v11p_sd15_canny\.pth is not a readable PyTorch checkpoint/);
   await assert.rejects(async () => ControlNetLoader.run({ control_net_name: '../checkpoints/x.safetensors' }, t.ctx));
+}));
+
+test('DiffControlNetLoader adds the model\'s UNet to a difference ControlNet; ControlNetLoader refuses one; LoRA models refused', () => withContext(async (t) => {
+  const root = join(t.folders.models, 'controlnet');
+  await mkdir(root, { recursive: true });
+  writeSafetensors(join(root, 'diff_control_sd15.safetensors'), demoDiffControlnetTensors(FIXTURE_CONTROLNET, FIXTURE_CHECKPOINT));
+  await copyFile(FIXTURE_CONTROLNET, join(root, 'tiny.safetensors'));
+  assert.deepEqual(Object.keys(DiffControlNetLoader.inputs.required), ['model', 'control_net_name']);
+  assert.equal(DiffControlNetLoader.displayName, 'Load ControlNet Model (diff)');
+  const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
+  const net = (await DiffControlNetLoader.run({ model: { checkpoint }, control_net_name: 'diff_control_sd15.safetensors' }, t.ctx)).outputs[0] as SdControlNet;
+  assert.equal(net.controlnet.diffBase, checkpoint.path);
+  assert.match(t.logs.join('\n'), /diff_control_sd15\.safetensors: difference ControlNet added to checkpoint\.safetensors/);
+  const plain = (await DiffControlNetLoader.run({ model: { checkpoint }, control_net_name: 'tiny.safetensors' }, t.ctx)).outputs[0] as SdControlNet;
+  assert.equal(plain.controlnet.diffBase, undefined);
+  assert.match(t.logs.join('\n'), /tiny\.safetensors: not a difference ControlNet, loaded as it is/);
+  await assert.rejects(async () => ControlNetLoader.run({ control_net_name: 'diff_control_sd15.safetensors' }, t.ctx), /"difference" ControlNet.*DiffControlNetLoader/);
+  const lora = openLora(DEMO_LORA, checkpoint);
+  const withLora = loraCheckpoint({ base: checkpoint, unet: [{ lora, strength: 1 }], textEncoder: [] });
+  await assert.rejects(async () => DiffControlNetLoader.run({ model: { checkpoint: withLora }, control_net_name: 'diff_control_sd15.safetensors' }, t.ctx), /the model has LoRAs applied/);
 }));
 
 test('ControlNetApplyAdvanced: one link shared by positive and negative, chained onto a previous one; strength 0 passes through', () => withContext(async (t) => {

@@ -1,11 +1,11 @@
 // ControlNet nodes (comfyui-api.md §7.1): ControlNetLoader, ControlNetApply (deprecated) and ControlNetApplyAdvanced,
 // which attach a control link to CONDITIONING entries (engine/sd wire-types.ts; run at sampling time), plus the
 // weight-free hint preprocessors Canny and ImageToDepthStyle (category image/preprocessors).
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { defineNode } from '../engine/graph/index.ts';
 import type { DefinitionEnv, Folders } from '../engine/graph/index.ts';
 import { resolveInside } from '../engine/files/index.ts';
-import { openControlnet, WEIGHT_FILE } from '../engine/sd/index.ts';
+import { openControlnet, ControlnetError, WEIGHT_FILE } from '../engine/sd/index.ts';
 import type { Conditioning, ControlLink, SdControlNet } from '../engine/sd/index.ts';
 import { cannyEdges, depthStyle } from '../engine/image/index.ts';
 import type { ImageBatch } from '../engine/image/index.ts';
@@ -35,6 +35,35 @@ export const ControlNetLoader = defineNode({
   run({ control_net_name }, ctx) {
     const controlnet = openControlnet(resolveModel(ctx.folders, 'controlnet', control_net_name));
     ctx.log(`${control_net_name}: ${controlnet.layout} layout, widths ${controlnet.config.encoder.blockOutChannels.join('/')}`);
+    const value: SdControlNet = { controlnet };
+    return { outputs: [value] };
+  },
+});
+
+export const DiffControlNetLoader = defineNode({
+  name: 'DiffControlNetLoader',
+  displayName: 'Load ControlNet Model (diff)',
+  category: 'loaders',
+  description: 'Loads a "difference" ControlNet (weights stored as deltas to SD1.5, key `difference`) from models/controlnet and adds the model\'s UNet weights to it, as ComfyUI does. Other ControlNets load as with ControlNetLoader.',
+  inputs: {
+    required: {
+      model: { kind: 'LINK', type: 'MODEL', tooltip: 'The model whose UNet weights the deltas are added to (normally the one you sample with).' },
+      control_net_name: { kind: 'COMBO', options: listControlnets, tooltip: 'The ControlNet in models/controlnet.' },
+    },
+  },
+  outputs: [{ type: 'CONTROL_NET' }],
+  run({ model, control_net_name }, ctx) {
+    const { checkpoint } = model;
+    // ComfyUI adds the LoRA-patched weights; here LoRAs are graph branches the deltas cannot see, so refuse
+    // rather than silently add the unpatched ones.
+    if (checkpoint.loras && checkpoint.loras.unet.length > 0) {
+      throw new ControlnetError('DiffControlNetLoader: the model has LoRAs applied; connect the model from before the LoRA loaders (the difference is defined against the base model)');
+    }
+    const controlnet = openControlnet(resolveModel(ctx.folders, 'controlnet', control_net_name), {
+      diffBase: { unet: checkpoint.unet, fingerprint: checkpoint.fingerprint, path: checkpoint.path },
+    });
+    const how = controlnet.diffBase ? `difference ControlNet added to ${basename(checkpoint.path)}` : 'not a difference ControlNet, loaded as it is';
+    ctx.log(`${control_net_name}: ${how}, ${controlnet.layout} layout, widths ${controlnet.config.encoder.blockOutChannels.join('/')}`);
     const value: SdControlNet = { controlnet };
     return { outputs: [value] };
   },
@@ -147,4 +176,4 @@ export const ImageToDepthStyle = defineNode({
   },
 });
 
-export const controlnetNodes = [ControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, Canny, ImageToDepthStyle];
+export const controlnetNodes = [ControlNetLoader, DiffControlNetLoader, ControlNetApply, ControlNetApplyAdvanced, Canny, ImageToDepthStyle];

@@ -41,7 +41,7 @@ test('no control: the plain UNet (no variant, no feeds)', () => {
 test('ControlNetApplyAdvanced (one link on both): every row of a CFG call, hint resized to 8× the latent', () => {
   const shared = link();
   const plan = planControl(cond(shared), cond(shared), [2, 4, 3, 5]);
-  assert.deepEqual(plan.variant, { residuals: 'fused', nets: [{ path: controlNet.controlnet.path, sharedHint: true }] });
+  assert.deepEqual(plan.variant, { residuals: 'fused', nets: [{ path: controlNet.controlnet.path, net: controlNet.controlnet, sharedHint: true }] });
   const feeds = plan.feeds(cfg(3), 4);
   assert.deepEqual(feeds['controlnet.0.hint'].dims, [1, 3, 24, 40], 'one hint image: one shared row');
   assert.deepEqual(strengths(feeds, 0), [0.8, 0.8, 0.8, 0.8].map(Math.fround));

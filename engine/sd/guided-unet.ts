@@ -81,7 +81,7 @@ export function planControl(positive: Conditioning, negative: Conditioning, late
   const resized = new Map<string, ImageBatch[]>();
   const hintFeeds = new Map<string, Feeds>();
   return {
-    variant: { residuals: 'fused', nets: links.map((l) => ({ path: l.controlNet.controlnet.path, sharedHint: l.hint.batch === 1 })) },
+    variant: { residuals: 'fused', nets: links.map((l) => ({ path: l.controlNet.controlnet.path, net: l.controlNet.controlnet, sharedHint: l.hint.batch === 1 })) },
     feeds(call, rows) {
       const chunks = callChunks(call);
       const batch = rows / chunks.length;

@@ -14,6 +14,7 @@ import type { Controlnet } from './controlnet-checkpoint.ts';
 import { controlnetForward } from './controlnet.ts';
 import { FIXTURE_CHECKPOINT, FIXTURE_DIR, goldens, assertClose } from '../test-fixture.ts';
 import { tempDir } from '../../onnx/test-helpers.ts';
+import { demoDiffControlnetTensors } from '../../../models/generate-demo-control.ts';
 
 const CONTROLNET = `${FIXTURE_DIR}controlnet.safetensors`;
 const golden = goldens('unet_controlnet.safetensors');
@@ -47,9 +48,9 @@ function rewrite(path: string, rename: (diffusersName: string) => string, dtype:
 }
 
 /** The fused UNet + this ControlNet on the golden inputs: residual 0, mid residual and out. */
-async function residuals(path: string): Promise<Record<string, Float32Array>> {
+async function residuals(path: string, net?: Controlnet): Promise<Record<string, Float32Array>> {
   const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
-  const model = unetModelPath(dir, checkpoint, { controlnet: { residuals: 'fused', nets: [{ path }], outputResiduals: true } }).path;
+  const model = unetModelPath(dir, checkpoint, { controlnet: { residuals: 'fused', nets: [{ path, net }], outputResiduals: true } }).path;
   const session = await createSession(model, { device: 'cpu', threads: 1 });
   const hint = golden('hint').data;
   const hints = new Float32Array(hint.length * 2);
@@ -110,6 +111,33 @@ test('bare LDM names, diffusers names (single file) and an fp16 diffusers folder
   const error = Math.max(...half.mid.map((v, i) => Math.abs(v - ref[i])));
   assert.ok(error < 2e-2 * (1 + scale), `fp16 mid residual error ${error}`);
   assert.ok(error > 0, 'fp16 weights must actually be rounded');
+});
+
+test('a "difference" ControlNet (deltas to the UNet, key difference) plus the model\'s UNet gives the golden residuals', async () => {
+  // The demo difference ControlNet is the fixture ControlNet minus the fixture UNet (models/generate-demo-control.ts).
+  const path = join(dir, 'diff_control_sd15.safetensors');
+  writeSafetensors(path, demoDiffControlnetTensors(CONTROLNET, FIXTURE_CHECKPOINT));
+  assert.throws(() => openControlnet(path), (e: Error) => e instanceof ControlnetError && e.message.includes(path) && /"difference" ControlNet.*DiffControlNetLoader/.test(e.message));
+  const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
+  const base = { unet: checkpoint.unet, fingerprint: checkpoint.fingerprint, path: checkpoint.path };
+  const net = openControlnet(path, { diffBase: base });
+  assert.equal(net.diffBase, checkpoint.path);
+  // (Heads: the fixture's come from its folder's config; this copy takes the UNet's, which are the same.)
+  const plain = openControlnet(CONTROLNET).config;
+  assert.deepEqual(net.config, { ...plain, encoder: { ...plain.encoder, heads: undefined } });
+  // Its fingerprint names the base too: the same file with another model is another graph.
+  assert.match(net.fingerprint, /^diff\(.+\+.+\)$/);
+  assert.notEqual(net.fingerprint, openControlnet(path, { diffBase: { ...base, fingerprint: 'other' } }).fingerprint);
+  const r = await residuals(path, net);
+  assertClose(r.down0, golden('down_residual.0').data, 'diff down_residual.0');
+  assertClose(r.mid, golden('mid_residual').data, 'diff mid_residual');
+  assertClose(r.out, golden('out').data, 'diff out');
+  // Without the base added, the deltas alone are far from the ControlNet.
+  const alone = openControlnet(path, { diffBase: { unet: { has: () => false, weight: (n) => checkpoint.unet.weight(n) }, fingerprint: 'none', path: 'none' } });
+  const wrong = await residuals(path, alone);
+  assert.ok(Math.max(...wrong.mid.map((v, i) => Math.abs(v - golden('mid_residual').data[i]))) > 1e-2, 'the base weights matter');
+  // A plain ControlNet ignores the base (as ComfyUI's DiffControlNetLoader does).
+  assert.equal(openControlnet(CONTROLNET, { diffBase: base }).fingerprint, openControlnet(CONTROLNET).fingerprint);
 });
 
 function fakeFile(name: string, keys: string[]): string {

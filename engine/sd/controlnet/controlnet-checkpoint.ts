@@ -3,7 +3,7 @@
 // names (sd15-reference.md §6.4), with its architecture inferred from shapes. Refuses what it cannot run.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { openSafetensors, checkpointFingerprint } from '../../onnx/index.ts';
+import { openSafetensors, checkpointFingerprint, add } from '../../onnx/index.ts';
 import type { SafetensorsFile, WeightSource } from '../../onnx/index.ts';
 import { unetLdmKeys, LDM_UNET_PREFIX } from '../checkpoint/key-map.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
@@ -36,6 +36,8 @@ export function resolveControlnetConfig(net: Controlnet, unetHeads: readonly num
 export interface Controlnet {
   path: string;
   layout: 'ldm' | 'diffusers';
+  /** A "difference" ControlNet (DiffControlNetLoader): its weights are deltas, added to this model's UNet. */
+  diffBase?: string;
   config: ControlnetConfig;
   /** Weights under diffusers ControlNetModel names. */
   weights: WeightSource;
@@ -89,7 +91,6 @@ function classifyKeys(path: string, keys: string[]): { layout: 'ldm' | 'diffuser
   const what = (s: string) => new ControlnetError(`${path} ${s}; ${SD15}`);
   const has = (prefix: string) => keys.some((k) => k.startsWith(prefix));
   if (keys.includes('lora_controlnet')) throw what('is a Control-LoRA (key lora_controlnet), which needs its base model; it is not supported');
-  if (keys.includes('difference')) throw what('is a "difference" ControlNet (its weights are deltas to a base UNet); it is not supported');
   const prefix = has('control_model.') ? 'control_model.' : '';
   if (has(`${prefix}zero_convs.`) || has(`${prefix}input_hint_block.`)) {
     if (has(`${prefix}label_emb.`)) throw what('is an SDXL ControlNet (it has label_emb tensors)');
@@ -177,15 +178,57 @@ function fileHints(path: string): ControlnetHints {
   return { ...hints, heads: heads.unetHeads, headChannels: heads.unetHeadChannels };
 }
 
+// ---------- "difference" ControlNets ----------
+
+/** The UNet a difference ControlNet's deltas are added to (DiffControlNetLoader's model). */
+export interface DiffBase {
+  /** The model's UNet weights under diffusers names. */
+  unet: WeightSource;
+  /** Identity of those weights (graph cache key). */
+  fingerprint: string;
+  /** Shown in messages. */
+  path: string;
+}
+
+/**
+ * ComfyUI load_controlnet with a model: every ControlNet weight whose name the UNet also has (the encoder copy:
+ * conv_in, time embedding, down and mid blocks) is delta + the UNet's weight; the ControlNet's own layers (hint
+ * encoder, zero convs) are taken as they are. The sum is a constant expression folded when the session loads.
+ */
+function diffWeights(deltas: WeightSource, base: WeightSource): WeightSource {
+  const sameShape = (name: string) => {
+    const [a, b] = [deltas.weight(name).shape, base.weight(name).shape];
+    return a.length === b.length && a.every((d, i) => d === b[i]);
+  };
+  return {
+    has: (name) => deltas.has(name),
+    weight: (name) => deltas.weight(name),
+    combine: (name, load) => (deltas.has(name) && base.has(name) && sameShape(name) ? add(load(deltas, name, 'diff'), load(base, name, 'base')) : undefined),
+  };
+}
+
 // ---------- opening ----------
 
-function openSingleFile(path: string): Controlnet {
+export interface OpenControlnetOptions {
+  /** DiffControlNetLoader's model: a difference ControlNet's deltas are added to its UNet. Other ControlNets
+   *  ignore it (as ComfyUI). */
+  diffBase?: DiffBase;
+}
+
+function openSingleFile(path: string, options: OpenControlnetOptions): Controlnet {
   const file = openTensorFile(path, ControlnetError);
   const keys = [...file.tensors.keys()];
   const { layout, prefix } = classifyKeys(path, keys);
   const hintConvs = new Set(keys.map((k) => k.startsWith(`${prefix}input_hint_block.`) ? k.split('.')[prefix ? 2 : 1] : undefined).filter((x) => x !== undefined)).size;
   const weights = layout === 'ldm' ? mappedSource(file, (n) => controlnetLdmKeys(n, prefix, hintConvs)) : mappedSource(file, (n) => [n]);
-  return { path, layout, config: inferConfig(path, weights, fileHints(path)), weights, fingerprint: checkpointFingerprint(file) };
+  const fingerprint = checkpointFingerprint(file);
+  if (keys.includes('difference')) {
+    const base = options.diffBase;
+    if (!base) throw new ControlnetError(`${path} is a "difference" ControlNet (key difference: its weights are deltas to a base UNet); load it with DiffControlNetLoader ("Load ControlNet Model (diff)"), which adds them to a model's UNet`);
+    const summed = diffWeights(weights, base.unet);
+    return { path, layout, diffBase: base.path, config: inferConfig(path, summed, fileHints(path)), weights: summed, fingerprint: `diff(${fingerprint}+${base.fingerprint})` };
+  }
+  return { path, layout, config: inferConfig(path, weights, fileHints(path)), weights, fingerprint };
 }
 
 function readConfigJson(path: string): Record<string, unknown> {
@@ -215,11 +258,11 @@ function openDiffusersFolder(path: string): Controlnet {
 }
 
 /** Opens a ControlNet file or diffusers folder; errors name the path and say what it is instead. */
-export function openControlnet(path: string): Controlnet {
+export function openControlnet(path: string, options: OpenControlnetOptions = {}): Controlnet {
   if (!existsSync(path)) throw new ControlnetError(`ControlNet ${path} does not exist`);
   if (statSync(path).isDirectory()) {
     if (!existsSync(join(path, 'config.json'))) throw new ControlnetError(`${path} is a folder but not a diffusers ControlNet (no config.json)`);
     return openDiffusersFolder(path);
   }
-  return openSingleFile(path);
+  return openSingleFile(path, options);
 }

@@ -31,6 +31,20 @@ export interface FusedControlnet {
   path: string;
   /** One hint image for all rows (the usual case): its embedding is computed once per call, not per row. */
   sharedHint?: boolean;
+  /** The opened net (ControlNetLoader's value); absent: opened from `path`. Needed for a difference ControlNet,
+   *  whose weights depend on the model it was loaded with. Not part of the graph key (its fingerprint is). */
+  net?: Controlnet;
+}
+
+function netOf(spec: FusedControlnet): Controlnet {
+  return spec.net ?? openControlnet(spec.path);
+}
+
+/** The variant as it goes into the graph cache key: opened nets are left out (controlnetFingerprints adds their
+ *  identity). */
+export function controlnetVariantKey(variant: ControlnetVariant | undefined): ControlnetVariant | undefined {
+  if (!variant || variant.residuals !== 'fused') return variant;
+  return { ...variant, nets: variant.nets.map(({ net: _net, ...spec }) => spec) };
 }
 
 export interface ControlnetExtras {
@@ -51,7 +65,7 @@ export function checkControlnetVariant(variant: ControlnetVariant): void {
 export function controlnetFingerprints(variant: ControlnetVariant | undefined): string[] {
   if (!variant || variant.residuals !== 'fused') return [];
   return variant.nets.map((spec) => {
-    const net = openControlnet(spec.path);
+    const net = netOf(spec);
     return `${net.fingerprint}:heads=${net.config.encoder.heads?.join('/') ?? 'unet'}`;
   });
 }
@@ -87,12 +101,13 @@ export function controlnetExtras(g: GraphBuilder, unet: UnetConfig, variant: Con
       finish: () => {},
     };
   }
-  // One set of initializers per distinct file: the same ControlNet used twice (two hints) shares its weights.
-  const files = [...new Set(variant.nets.map((n) => n.path))];
+  // One set of initializers per distinct net: the same ControlNet used twice (two hints) shares its weights.
+  const nets = variant.nets.map(netOf);
+  const files = [...new Set(nets.map((n) => n.fingerprint))];
   const all = variant.nets.map((spec, i) => {
-    const net = openControlnet(spec.path);
+    const net = nets[i];
     checkFits(net, unet);
-    return scaledResiduals(g, net, { ...spec, index: i, weightPrefix: `controlnet.${files.indexOf(spec.path)}.`, unet }, inputs);
+    return scaledResiduals(g, net, { ...spec, index: i, weightPrefix: `controlnet.${files.indexOf(net.fingerprint)}.`, unet }, inputs);
   });
   const down = all[0].down.map((_, k) => all.slice(1).reduce((sum, r) => add(sum, r.down[k]), all[0].down[k]));
   const mid = all.slice(1).reduce((sum, r) => add(sum, r.mid), all[0].mid);
@@ -117,5 +132,6 @@ export const controlnetGraphPatch = defineGraphPatch({
   name: 'controlnet',
   check: (_config, spec: ControlnetVariant) => checkControlnetVariant(spec),
   fingerprints: (spec) => controlnetFingerprints(spec),
+  cacheKey: (spec) => controlnetVariantKey(spec),
   build: (g, config, spec, inputs) => controlnetExtras(g, config, spec, inputs),
 });

@@ -16,6 +16,8 @@ export interface GraphPatchKind<Name extends string, Spec> {
   check?(config: UnetConfig, spec: Spec): void;
   /** Fingerprints of the files the patch reads (added to the graph cache key beside the spec itself). */
   fingerprints?(spec: Spec): string[];
+  /** The spec as it goes into the graph cache key (default: the spec itself), e.g. leaving out opened files. */
+  cacheKey?(spec: Spec): unknown;
   /** Declares the patch's inputs and returns its terms; called once per graph, before the UNet's own nodes. */
   build(g: GraphBuilder, config: UnetConfig, spec: Spec, inputs: UnetInputs): GraphAdditions;
 }

@@ -53,6 +53,14 @@ export function variantFingerprints(variant: UnetVariant): string[] {
   return activePatches(variant).flatMap(({ kind, spec }) => kind.fingerprints?.(spec) ?? []);
 }
 
+/** The variant as it goes into the graph cache key: each spec as its kind's `cacheKey` gives it (e.g. without
+ *  opened files, whose identity the fingerprints carry). */
+export function variantKey(variant: UnetVariant): UnetVariant {
+  const key: Record<string, unknown> = { ...variant };
+  for (const { kind, spec } of activePatches(variant)) if (kind.cacheKey) key[kind.name] = kind.cacheKey(spec);
+  return key as UnetVariant;
+}
+
 /** Adapters chained: each gets the previous result as the attention's `out`. */
 function chainAdapters(adapters: Array<(parts: AttentionParts) => Value>): ((parts: AttentionParts) => Value) | undefined {
   if (adapters.length === 0) return undefined;

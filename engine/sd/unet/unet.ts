@@ -5,7 +5,7 @@ import { GraphBuilder, Module, conv2d, groupNorm, silu, add, concat, cachedModel
 import type { Value } from '../../onnx/index.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { UnetConfig } from '../checkpoint/config.ts';
-import { variantExtras, checkVariant, variantFingerprints } from './unet-variant.ts';
+import { variantExtras, checkVariant, variantFingerprints, variantKey } from './unet-variant.ts';
 import { UNET_INPUT, UNET_OUTPUT } from './unet-io.ts';
 import type { UnetVariant } from './unet-variant.ts';
 import { timestepEmbedding, downBlock, midBlock, upBlock, RESNET_EPS } from './unet-layers.ts';
@@ -83,6 +83,6 @@ export function unetModelPath(cacheDir: string, checkpoint: Checkpoint, variant:
   return cachedModel(cacheDir, {
     name: 'unet',
     checkpoints: [checkpoint.fingerprint, ...variantFingerprints(variant)],
-    variant: { version: UNET_GRAPH_VERSION, options: variant, config: checkpoint.config.unet },
+    variant: { version: UNET_GRAPH_VERSION, options: variantKey(variant), config: checkpoint.config.unet },
   }, () => buildUnetGraph(checkpoint, variant));
 }
