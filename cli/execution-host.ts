@@ -47,7 +47,28 @@ interface LiveWorker {
   ready: Promise<void>;
   /** Set when the host killed it on purpose (an interrupt not honoured in time). */
   killedForInterrupt: boolean;
+  /** Its resident bytes before the current job: when it started, then after each job that did not fail. */
+  baselineRss: number;
+  /** Closed by recycle(): its exit concerns no job (the next one runs on a fresh process). */
+  retired: boolean;
 }
+
+/**
+ * A failed job may leave memory behind in the process that ran it: buffers a native library (onnxruntime,
+ * sharp) keeps, heap the allocator does not return, caches filled for a job that did not finish (issue
+ * #12: ~4-5 GB stayed after failed jobs). When a failed job leaves the process more than this fraction
+ * above its baseline (and by at least RECYCLE_MIN_GROWTH_BYTES, so small processes do not churn), the host
+ * closes it and the next job starts a fresh one: RSS comes back to what it was before the job.
+ */
+export const RECYCLE_GROWTH = 0.2;
+export const RECYCLE_MIN_GROWTH_BYTES = 64 * 2 ** 20;
+
+/** Whether a process at `rss` after a failed job should be replaced (see RECYCLE_GROWTH). */
+export function keptTooMuch(baselineRss: number, rss: number): boolean {
+  return rss > baselineRss * (1 + RECYCLE_GROWTH) && rss - baselineRss > RECYCLE_MIN_GROWTH_BYTES;
+}
+
+const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
 
 const BOOT = fileURLToPath(new URL('./execution-worker-boot.mjs', import.meta.url));
 const ENTRY = new URL('./execution-worker.ts', import.meta.url).href;
@@ -74,14 +95,15 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
       failStart = reject;
     });
     ready.catch(() => {}); // observed by run(); avoid an unhandled rejection when idle
-    const worker: LiveWorker = { child, ready, killedForInterrupt: false };
-    child.on('message', (message: FromWorker) => onMessage(message, markReady));
+    const worker: LiveWorker = { child, ready, killedForInterrupt: false, baselineRss: 0, retired: false };
+    child.on('message', (message: FromWorker) => onMessage(message, worker, markReady));
     child.on('error', (error) => {
       options.log(`execution worker failed: ${error.stack ?? error.message}`);
       failStart(error);
     });
     child.on('exit', (code, signal) => {
       if (live === worker) live = undefined;
+      if (worker.retired) return;
       cancelKill();
       const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
       const error = new Error(`the execution worker stopped unexpectedly (${how}); the server started a new one`);
@@ -103,9 +125,10 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
     return worker;
   }
 
-  function onMessage(message: FromWorker, markReady: () => void): void {
+  function onMessage(message: FromWorker, worker: LiveWorker, markReady: () => void): void {
     switch (message.type) {
       case 'ready':
+        worker.baselineRss = message.rss;
         markReady();
         return;
       case 'log':
@@ -123,10 +146,25 @@ export function createWorkerBackend(options: WorkerBackendOptions): ExecutionBac
         if (run?.id !== message.id) return;
         current = undefined;
         cancelKill();
+        const failed = message.type === 'failed' || message.outcome.status === 'error';
+        if (!failed) worker.baselineRss = message.rss;
+        else if (keptTooMuch(worker.baselineRss, message.rss)) recycle(worker, message.rss);
         if (message.type === 'done') run.resolve(message.outcome);
         else run.reject(new Error(message.message));
       }
     }
+  }
+
+  /** Closes a worker a failed job left bloated; the next job starts a fresh one (see RECYCLE_GROWTH). */
+  function recycle(worker: LiveWorker, rss: number): void {
+    options.log(`a failed job left the execution process at ${mb(rss)} (${mb(worker.baselineRss)} before it): starting a fresh one to release that memory`);
+    worker.retired = true;
+    if (live === worker) live = undefined;
+    if (worker.child.connected) worker.child.send({ type: 'close' } satisfies ToWorker);
+    // A process that does not exit after releasing its sessions is killed.
+    setTimeout(() => {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+    }, CLOSE_GRACE_MS).unref();
   }
 
   function cancelKill(): void {

@@ -25,10 +25,11 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready' }
+  /** `rss`: this process's resident bytes then (the host recycles a process a failed job left bloated). */
+  | { type: 'ready'; rss: number }
   | { type: 'event'; id: number; event: ExecutionEvent }
-  | { type: 'done'; id: number; outcome: ExecutionOutcome }
-  | { type: 'failed'; id: number; message: string }
+  | { type: 'done'; id: number; outcome: ExecutionOutcome; rss: number }
+  | { type: 'failed'; id: number; message: string; rss: number }
   | { type: 'log'; message: string };
 
 interface RegistryModule {
@@ -102,9 +103,9 @@ async function main(): Promise<void> {
         throw new Error(`the prompt no longer validates: ${[`${checked.error.message}${checked.error.details}`, ...causes].join('; ')}`);
       }
       const outcome = await executor.execute({ ...job, prompt: checked.prompt }, { onEvent: (event) => post({ type: 'event', id, event }), interrupt: interruptFor(id) });
-      post({ type: 'done', id, outcome });
+      post({ type: 'done', id, outcome, rss: process.memoryUsage.rss() });
     } catch (error) {
-      post({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });
+      post({ type: 'failed', id, message: error instanceof Error ? error.message : String(error), rss: process.memoryUsage.rss() });
     }
   }
 
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
         break;
     }
   });
-  post({ type: 'ready' });
+  post({ type: 'ready', rss: process.memoryUsage.rss() });
 }
 
 await main();

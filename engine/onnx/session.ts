@@ -1,6 +1,7 @@
 // The only module that imports onnxruntime-node: picks the execution provider (--device), creates
 // sessions from model files (loaded by path so external weights are memory-mapped) and runs them.
 // No globals: callers own a SessionCache (the executor's worker holds one).
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -26,6 +27,8 @@ export interface SessionSettings {
    * (optimized-model.ts); default true. INVGRAPH_ORT_OPTIMIZED_CACHE=0 turns it off everywhere.
    */
   reuseOptimized?: boolean;
+  /** Run that first optimisation in a child process (default true; optimize-child.mjs says why). */
+  optimizeInChild?: boolean;
 }
 
 export type Feed = { dims: readonly number[]; data: Float32Array } | { dims: readonly number[]; data: BigInt64Array; type: 'int64' };
@@ -81,6 +84,19 @@ function reusesOptimized(device: ResolvedDevice, settings: SessionSettings): boo
   return device === 'cpu' && (level === 'all' || level === 'extended') && settings.reuseOptimized !== false && process.env.INVGRAPH_ORT_OPTIMIZED_CACHE !== '0';
 }
 
+const OPTIMIZE_CHILD = new URL('./optimize-child.mjs', import.meta.url);
+
+/**
+ * Writes onnxruntime's optimised form of `modelPath` from a child process (optimize-child.mjs), so the
+ * optimisation's peak memory is that process's and is returned when it exits. Resolves false when the
+ * child failed (the caller then optimises in process, which reports the real error).
+ */
+function optimizeInChild(modelPath: string, options: ort.InferenceSession.SessionOptions): Promise<boolean> {
+  return new Promise((done) => {
+    execFile(process.execPath, [OPTIMIZE_CHILD.pathname, JSON.stringify({ model: modelPath, options })], { maxBuffer: 1 << 20 }, (error) => done(!error));
+  });
+}
+
 async function createOn(modelPath: string, device: ResolvedDevice, settings: SessionSettings): Promise<CreatedSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: providers(device),
@@ -117,6 +133,16 @@ async function createOn(modelPath: string, device: ResolvedDevice, settings: Ses
     session.optimized_model_external_initializers_min_size_in_bytes = '1024';
   }
   options.extra = { session };
+  // First load on CPU: optimise in a child process, then load the saved form here (bench/workflow-memory.ts).
+  if (tmp && folder && settings.optimizeInChild !== false && (await optimizeInChild(modelPath, options))) {
+    publishOptimizedModel(tmp, folder);
+    const saved = completeOptimizedModel(folder);
+    if (saved) {
+      const { optimizedModelFilePath: _unused, extra: _extra, ...plain } = options;
+      return { session: await ort.InferenceSession.create(saved, { ...plain, graphOptimizationLevel: 'disabled' }), weightBytes: optimizedWeightBytes(folder) ?? sidecar.weightBytes ?? null };
+    }
+    mkdirSync(tmp, { recursive: true });
+  }
   try {
     const created = await ort.InferenceSession.create(readFileSync(modelPath), options);
     if (tmp && folder) publishOptimizedModel(tmp, folder);

@@ -48,6 +48,20 @@ test("the first CPU load writes onnxruntime's optimised model; later loads read 
   assert.notEqual(String(await import('node:fs').then((fs) => fs.readFileSync(join(folder, 'model.onnx'), 'latin1'))).slice(0, 11), 'not a model');
 });
 
+test('the optimisation run in a child process (the default) gives the same output bit for bit as in process', async () => {
+  const inChild = unetModelPath(tempDir(), checkpoint).path;
+  const inProcess = unetModelPath(tempDir(), checkpoint).path;
+  const expected = await unetOut(inChild);
+  const session = await createSession(inProcess, { device: 'cpu', threads: 1, optimizeInChild: false });
+  try {
+    assert.deepEqual((await session.run(feeds)).out.data, expected);
+  } finally {
+    await session.release();
+  }
+  assert.equal(optimizedFolders(inProcess).length, 1, 'in process, the optimised form is written too');
+  assert.deepEqual(await unetOut(inProcess), expected);
+});
+
 test('reuseOptimized false writes nothing beside the model', async () => {
   const { path } = unetModelPath(tempDir(), checkpoint);
   await unetOut(path, false);

@@ -89,6 +89,22 @@ const fakeCrash = defineNode({
   run: () => process.exit(7),
 });
 
+/** What FakeHog keeps: memory a failed job left behind in the process (as a native library's buffers would). */
+const hogged: Buffer[] = [];
+
+const fakeHog = defineNode({
+  name: 'FakeHog',
+  category: 'testing',
+  description: 'Fills `mb` megabytes it never frees (memory a failed job leaves behind), then throws.',
+  inputs: { required: { value: { kind: 'LINK', type: 'INT' }, mb: { kind: 'INT', default: 100, min: 1, max: 4096 } } },
+  outputs: [{ type: 'INT' }],
+  run: ({ mb }) => {
+    // Filled with non-zero bytes so every page is resident (untouched pages would not count).
+    hogged.push(Buffer.alloc(mb * 2 ** 20, 1));
+    throw new Error(`failed after taking ${mb} MB`);
+  },
+});
+
 const fakeImageProgress = defineNode({
   name: 'FakeImageProgress',
   category: 'testing',
@@ -101,8 +117,8 @@ const fakeImageProgress = defineNode({
   },
 });
 
-export const fakeNodes: NodeDefinition[] = [fakeNumber, fakeWork, fakeSave, fakeFail, fakeCrash, fakeImageProgress] as unknown as NodeDefinition[];
-const nodes = fakeNodes.filter((node) => node.name !== 'FakeImageProgress');
+export const fakeNodes: NodeDefinition[] = [fakeNumber, fakeWork, fakeSave, fakeFail, fakeCrash, fakeImageProgress, fakeHog] as unknown as NodeDefinition[];
+const nodes = fakeNodes.filter((node) => node.name !== 'FakeImageProgress' && node.name !== 'FakeHog');
 
 export function createRegistry(): NodeRegistry {
   return new Map(nodes.map((node) => [node.name, node]));
