@@ -6,6 +6,7 @@ import { callChunks, type ModelCall } from '../../sampling/index.ts';
 import { MAX_OBJECTS, type GligenModel } from './gligen-file.ts';
 import { groundingTokens, type GligenBox } from './position-net.ts';
 import type { GligenVariant } from './unet-gligen.ts';
+import { GLIGEN_INPUT } from './gligen-io.ts';
 
 /** GLIGENLoader's output (ComfyUI's GLIGEN type): the opened file. */
 export interface SdGligen {
@@ -60,7 +61,7 @@ export function planGligen(positive: ReadonlyArray<{ gligen?: GligenGrounding }>
           gate[r] = 1;
         }
       });
-      return { 'gligen.objs': { dims: [rows, MAX_OBJECTS, model.keyDim], data: objs }, 'gligen.gate': { dims: [rows], data: gate } };
+      return { [GLIGEN_INPUT.objs]: { dims: [rows, MAX_OBJECTS, model.keyDim], data: objs }, [GLIGEN_INPUT.gate]: { dims: [rows], data: gate } };
     },
   };
 }

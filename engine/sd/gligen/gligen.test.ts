@@ -18,6 +18,7 @@ import { gatedSelfAttention, gligenInputs } from './unet-gligen.ts';
 import { planGligen } from './gligen-plan.ts';
 import { safetensorsToTorch } from '../checkpoint/test-torch-file.ts';
 import { DEMO_GLIGEN, DEMO_GLIGEN_METADATA, demoGligenTensors } from '../../../models/generate-demo-gligen.ts';
+import { GLIGEN_INPUT } from './gligen-io.ts';
 
 const checkpoint = openCheckpoint(FIXTURE_CHECKPOINT);
 
@@ -167,7 +168,7 @@ test('one gated self-attention block of the graph matches the plain-TS reference
     const hidden = g.input('x', 'float32', ['B', 'N', c]);
     const inputs = gligenInputs(g, { keyDim } as GligenModel);
     g.output(gatedSelfAttention(root.at('fuser'), hidden, inputs, { prefix: 'fuser', width: c, heads }), 'out');
-  }, { x: { dims: [b, n, c], data: x }, 'gligen.objs': { dims: [b, MAX_OBJECTS, keyDim], data: objs }, 'gligen.gate': { dims: [b], data: gate } });
+  }, { x: { dims: [b, n, c], data: x }, [GLIGEN_INPUT.objs]: { dims: [b, MAX_OBJECTS, keyDim], data: objs }, [GLIGEN_INPUT.gate]: { dims: [b], data: gate } });
   const expected = refFuser(w, x, objs, gate, [b, n, c], heads);
   const diff = maxAbsDiff(result.out.data, expected);
   assert.ok(diff < 1e-4 * Math.max(1, maxAbs(expected)), `max diff ${diff}`);
@@ -199,12 +200,12 @@ test('UNet with GLIGEN: gate 0 gives the plain UNet bitwise, gate 1 changes it; 
   const plan = planGligen([{ gligen: { model: { gligen }, boxes: [box] } }], [{}]);
   assert.deepEqual(plan.variant, { path: DEMO_GLIGEN });
   const callFeeds = plan.feeds({ guidance: 'uncond+cond', dims }, 2);
-  assert.deepEqual([...callFeeds['gligen.gate'].data], [0, 1]); // uncond row plain, cond row grounded
+  assert.deepEqual([...callFeeds[GLIGEN_INPUT.gate].data], [0, 1]); // uncond row plain, cond row grounded
   const grounded = await run({ gligen: { path: DEMO_GLIGEN } }, callFeeds);
   const rowSize = 4 * 64;
   assert.deepEqual(grounded.subarray(0, rowSize), plain.subarray(0, rowSize), 'gate 0: the plain UNet, bitwise');
   assert.ok(maxAbsDiff(grounded.subarray(rowSize), plain.subarray(rowSize)) > 1e-3, 'gate 1 changes the prediction');
-  const closed = await run({ gligen: { path: DEMO_GLIGEN } }, { ...callFeeds, 'gligen.gate': { dims: [2], data: new Float32Array(2) } });
+  const closed = await run({ gligen: { path: DEMO_GLIGEN } }, { ...callFeeds, [GLIGEN_INPUT.gate]: { dims: [2], data: new Float32Array(2) } });
   assert.deepEqual(closed, plain, 'both gates 0: the plain UNet, bitwise');
 });
 
@@ -225,14 +226,14 @@ test('grounding feeds follow the call\'s chunks and are relative to the rows\' c
   const chunks = [{ branch: 'cond', entry: 0 }, { branch: 'cond', entry: 1 }, { branch: 'uncond', entry: 0 }] as const;
   const size = MAX_OBJECTS * gligen.keyDim;
   const feeds = plan.feeds({ guidance: 'uncond+cond', chunks, dims: [6, 4, 4, 4] }, 6); // batch 2, a 4×4 crop
-  assert.deepEqual([...feeds['gligen.gate'].data], [0, 0, 1, 1, 1, 1]);
-  assert.deepEqual(feeds['gligen.objs'].dims, [6, MAX_OBJECTS, gligen.keyDim]);
-  const objs = feeds['gligen.objs'].data;
+  assert.deepEqual([...feeds[GLIGEN_INPUT.gate].data], [0, 0, 1, 1, 1, 1]);
+  assert.deepEqual(feeds[GLIGEN_INPUT.objs].dims, [6, MAX_OBJECTS, gligen.keyDim]);
+  const objs = feeds[GLIGEN_INPUT.objs].data;
   assert.ok(objs.subarray(0, 2 * size).every((v) => v === 0));
   assert.deepEqual(objs.subarray(2 * size, 3 * size), groundingTokens(gligen, [box], 4, 4));
   assert.deepEqual(objs.subarray(5 * size, 6 * size), groundingTokens(gligen, [box], 4, 4));
   const whole = plan.feeds({ guidance: 'cond', chunks: [{ branch: 'cond', entry: 1 }], dims: [1, 4, 8, 8] }, 1);
-  assert.deepEqual(whole['gligen.objs'].data, groundingTokens(gligen, [box], 8, 8));
+  assert.deepEqual(whole[GLIGEN_INPUT.objs].data, groundingTokens(gligen, [box], 8, 8));
 });
 
 // fp16-parity.test.ts's bound; measured on the CPU: 4.4e-3 against a bound of 2.7e-2.

@@ -10,6 +10,7 @@ import { MAX_OBJECTS, openGligen, checkGligenFits, type GligenFuser, type Gligen
 import { defineGraphPatch } from '../unet/graph-patch.ts';
 import { transformerBlocks } from '../unet/unet-blocks.ts';
 import { openTensorFile } from '../checkpoint/torch-file.ts';
+import { GLIGEN_INPUT } from './gligen-io.ts';
 
 
 const LAYER_NORM_EPS = 1e-5; // torch.nn.LayerNorm's default, which the fusers use
@@ -22,8 +23,8 @@ export interface GligenInputs {
 }
 
 export function gligenInputs(g: GraphBuilder, gligen: GligenModel): GligenInputs {
-  const objs = g.input('gligen.objs', 'float32', ['B', MAX_OBJECTS, gligen.keyDim]);
-  const gate = g.input('gligen.gate', 'float32', ['B']);
+  const objs = g.input(GLIGEN_INPUT.objs, 'float32', ['B', MAX_OBJECTS, gligen.keyDim]);
+  const gate = g.input(GLIGEN_INPUT.gate, 'float32', ['B']);
   return { objs, gate: reshape(gate, [gate.shape[0], 1, 1]) };
 }
 
