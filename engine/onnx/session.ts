@@ -61,7 +61,7 @@ export function cudaLibraryPresent(): boolean {
 function cudaMissingMessage(): string {
   return (
     `the CUDA execution provider is not installed: ${join(bindingFolder(), 'libonnxruntime_providers_cuda.so')} is missing. ` +
-    `onnxruntime-node fetches it from NuGet at install time, which this project skips (.npmrc). On a machine that can ` +
+    `onnxruntime-node fetches it from NuGet at install time, which this project skips (package.json allowScripts). On a machine that can ` +
     `reach NuGet run \`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js\` ` +
     `(needs CUDA 12 and cuDNN 9; README "GPU (CUDA) setup"), or start with --device cpu.`
   );
