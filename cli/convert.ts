@@ -11,7 +11,18 @@ export const CONVERT_USAGE = `  invgraph convert WORKFLOW.json [--out FILE.api.j
       Prints (or writes) the API-format prompt of a UI-format workflow.`;
 
 export async function convertCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' } } });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${CONVERT_USAGE}\n`);
+    return 0;
+  }
+  let parsed: { values: { out?: string }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' } } });
+  } catch (error) {
+    process.stderr.write(`invgraph convert: ${(error as Error).message}\n\n${CONVERT_USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     process.stderr.write(`invgraph convert: expected one workflow file\n\n${CONVERT_USAGE}\n`);
     return 2;

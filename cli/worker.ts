@@ -296,6 +296,10 @@ function intFlag(text: string | undefined, flag: string, min: number, max: numbe
 
 /** `invgraph worker ARGS`: runs until SIGINT/SIGTERM; a prompt it was running goes back to the queue. */
 export async function workerCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${WORKER_USAGE}\n`);
+    return 0;
+  }
   let options: WorkerOptions;
   try {
     options = parseWorkerArgs(argv);
