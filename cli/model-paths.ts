@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { readExtraModelPaths } from '../engine/files/index.ts';
 import type { ModelPaths } from '../engine/files/index.ts';
 import { MAX_DECODE_PIXELS_ENV } from '../engine/image/index.ts';
+import { previewMethodFromEnv } from '../nodes/latent-previewer.ts';
 
 /**
  * `--memory-budget GB`: the weight memory the model sessions may hold; passed to the execution worker as
@@ -25,6 +26,14 @@ export function applyMaxDecodePixels(flag: string | undefined): void {
   const pixels = Number(flag);
   if (!Number.isSafeInteger(pixels) || pixels < 1) throw new Error(`--max-decode-pixels must be a positive integer, got "${flag}"`);
   process.env[MAX_DECODE_PIXELS_ENV] = String(pixels);
+}
+
+/** --preview-method auto|latent2rgb|taesd|none: the samplers' live previews (nodes/latent-previewer.ts), for this
+ *  process and its execution processes (INVGRAPH_PREVIEW_METHOD). */
+export function applyPreviewMethod(flag: string | undefined): void {
+  if (flag === undefined) return;
+  previewMethodFromEnv({ INVGRAPH_PREVIEW_METHOD: flag }); // refuses unknown names
+  process.env.INVGRAPH_PREVIEW_METHOD = flag;
 }
 
 export const DEFAULT_EXTRA_MODEL_PATHS = 'extra_model_paths.yaml';

@@ -16,10 +16,11 @@ import { createWorkerBackend } from './execution-host.ts';
 import { outputFlag, seedInputFolder } from './folder-flags.ts';
 import { ProgressDisplay } from './progress-display.ts';
 import { readableError } from './error-report.ts';
-import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
+import { loadExtraModelPaths, applyMaxDecodePixels, applyPreviewMethod, applyMemoryBudget } from './model-paths.ts';
 
 export const RUN_USAGE = `  invgraph run WORKFLOW.json [--set NODE_ID.INPUT=VALUE ...] [--input DIR] [--output DIR]
                [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N]
+               [--preview-method auto|latent2rgb|taesd|none]
                [--device auto|cpu|cuda|webgpu] [--json]
       Runs a workflow (ComfyUI UI or API format) headless and prints the output files.
       --set values are JSON when they parse as JSON, else strings; a LoadImage "image" set to
@@ -69,6 +70,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
       'max-decode-pixels': { type: 'string' },
+      'preview-method': { type: 'string' },
       temp: { type: 'string' },
       device: { type: 'string', default: 'auto' },
       json: { type: 'boolean', default: false },
@@ -77,6 +79,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
   if (positionals.length !== 1) throw new Error('expected exactly one workflow file');
   applyMemoryBudget(values['memory-budget']);
   applyMaxDecodePixels(values['max-decode-pixels']);
+  applyPreviewMethod(values['preview-method']);
   const output = resolve(outputFlag(values.output, values.out) ?? 'output');
   return {
     workflowPath: resolve(positionals[0]),

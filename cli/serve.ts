@@ -13,7 +13,7 @@ import type { ExecutionBackend, LimitOptions, WorkerChannel } from '../engine/se
 import { ensureEditorBuilt } from './editor-build.ts';
 import { createWorkerBackend, interruptGraceFlag } from './execution-host.ts';
 import { outputFlag, seedInputFolder } from './folder-flags.ts';
-import { loadExtraModelPaths, applyMaxDecodePixels, applyMemoryBudget } from './model-paths.ts';
+import { loadExtraModelPaths, applyMaxDecodePixels, applyPreviewMethod, applyMemoryBudget } from './model-paths.ts';
 
 export interface ServeOptions {
   host?: string;
@@ -131,7 +131,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
 export const SERVE_USAGE = `  invgraph serve [--host 127.0.0.1] [--port 8188] [--models DIR] [--extra-model-paths FILE] [--memory-budget GB] [--input DIR]
                  [--output DIR] [--temp DIR] [--data DIR] [--device auto|cpu|cuda|webgpu] [--auth-token TOKEN]
                  [--allow-origin ORIGIN ...] [--allow-host NAME ...] [--insecure-no-auth] [--history-max N] [--interrupt-grace-s S] [--max-upload-mb N] [--max-prompt-mb N]
-                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--max-decode-pixels N] [--queue redis://HOST:6379]
+                 [--max-image-pixels N] [--max-batch-pixels N] [--max-steps N] [--max-decode-pixels N] [--preview-method auto|latent2rgb|taesd|none] [--queue redis://HOST:6379]
       Runs the ComfyUI-compatible HTTP + websocket server and the browser editor (docs/server.md).
       With --queue, prompts go to Redis and \`invgraph worker\`s run them (docs/server.md "Many workers").
       The token may also come from INVGRAPH_AUTH_TOKEN.`;
@@ -160,6 +160,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
       'max-decode-pixels': { type: 'string' },
+      'preview-method': { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       out: { type: 'string' },
@@ -183,6 +184,7 @@ export function parseServeArgs(argv: string[]): ServeOptions {
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   applyMemoryBudget(values['memory-budget']);
   applyMaxDecodePixels(values['max-decode-pixels']);
+  applyPreviewMethod(values['preview-method']);
   const uploadMb = optionalInt(values['max-upload-mb'], '--max-upload-mb', 1, 100_000);
   const promptMb = optionalInt(values['max-prompt-mb'], '--max-prompt-mb', 1, 1024);
   if (values.queue !== undefined) parseRedisUrl(values.queue);

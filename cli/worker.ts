@@ -16,7 +16,7 @@ import { finishedEvent } from '../engine/exec/index.ts';
 import type { ExecutionErrorData } from '../engine/exec/index.ts';
 import type { ExecutionBackend, JobFrames } from '../engine/server/index.ts';
 import { createWorkerBackend, interruptGraceFlag } from './execution-host.ts';
-import { applyMaxDecodePixels, applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
+import { applyMaxDecodePixels, applyPreviewMethod, applyMemoryBudget, loadExtraModelPaths } from './model-paths.ts';
 import { uploadingBackend, type UploadTarget } from './output-upload.ts';
 import { inputFetchingBackend } from './input-download.ts';
 
@@ -235,7 +235,7 @@ function givenUp(job: QueuedJob, message: string, frames: JobFrames): { entry: H
 }
 
 export const WORKER_USAGE = `  invgraph worker --queue redis://HOST:6379[/DB] [--device auto|cpu|cuda|cuda:N|webgpu] [--models DIR]
-                  [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
+                  [--extra-model-paths FILE] [--memory-budget GB] [--max-decode-pixels N] [--preview-method auto|latent2rgb|taesd|none] [--input DIR] [--output DIR] [--temp DIR] [--concurrency N] [--keep-checkpoints N]
                   [--interrupt-grace-s S]
                   [--upload-to http://SERVER:8188 [--auth-token TOKEN]]
       Runs prompts from the Redis queue of \`invgraph serve --queue\` (docs/server.md "Many workers").
@@ -260,6 +260,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
       'extra-model-paths': { type: 'string' },
       'memory-budget': { type: 'string' },
       'max-decode-pixels': { type: 'string' },
+      'preview-method': { type: 'string' },
       'auth-token': { type: 'string' },
       'interrupt-grace-s': { type: 'string' },
     },
@@ -269,6 +270,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
   parseRedisUrl(values.queue);
   applyMemoryBudget(values['memory-budget']);
   applyMaxDecodePixels(values['max-decode-pixels']);
+  applyPreviewMethod(values['preview-method']);
   const uploadTo = values['upload-to'];
   if (uploadTo !== undefined && !/^https?:\/\/[^/]/.test(uploadTo)) throw new Error(`--upload-to must be the server's http(s):// URL, got "${uploadTo}"`);
   const token = values['auth-token'] || process.env.INVGRAPH_AUTH_TOKEN || undefined;

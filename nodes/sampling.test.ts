@@ -57,3 +57,42 @@ test('KSamplerAdvanced: steps 0…3 of 3 without leftover noise equals KSampler;
   const noiseless = (await KSamplerAdvanced.run({ ...advanced, add_noise: 'disable' }, t.ctx)).outputs[0] as Latent;
   assert.notDeepEqual(noiseless.samples.data, full.samples.data);
 }, 'KSamplerAdvanced'));
+
+test('--preview-method: taesd previews are full size from models/vae_approx; without the file latent2rgb with a warning; none sends no preview', async () => {
+  const { writeSafetensors } = await import('../engine/onnx/index.ts');
+  const { demoTaesdDecoder } = await import('../engine/sd/vae/taesd-demo.ts');
+  const { mkdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const sharp = (await import('sharp')).default;
+  const saved = process.env.INVGRAPH_PREVIEW_METHOD;
+  try {
+    await withSd(async (t) => {
+      const { model } = await fixtureModels();
+      const width = model.checkpoint.config.unet.crossAttentionDim;
+      const latent = (): Latent => ({ samples: makeTensor([1, 4, 16, 16]) });
+      const sizes = async (method: string): Promise<Array<string | null>> => {
+        process.env.INVGRAPH_PREVIEW_METHOD = method;
+        const frames: Array<Uint8Array | undefined> = [];
+        t.ctx.progress = (_value, _max, preview) => { frames.push(preview?.data); };
+        await KSampler.run({ model, seed: 1n, steps: 2, cfg: 5, sampler_name: 'euler', scheduler: 'normal', positive: text(width, 1), negative: text(width, 2), latent_image: latent(), denoise: 1 }, t.ctx);
+        return Promise.all(frames.map(async (f) => {
+          if (!f) return null;
+          const meta = await sharp(f).metadata();
+          return `${meta.format} ${meta.width}x${meta.height}`;
+        }));
+      };
+      assert.deepEqual(await sizes('latent2rgb'), ['jpeg 64x64', 'jpeg 64x64'], 'a 16x16 latent cell map, scaled up to the minimum side');
+      assert.deepEqual(await sizes('taesd'), ['jpeg 64x64', 'jpeg 64x64'], 'no decoder file: latent2rgb');
+      assert.ok(t.logs.some((l) => /TAESD previews are on, but no taesd_decoder\.\* is in .*vae_approx; using latent2rgb previews/.test(l)), t.logs.join('\n'));
+      mkdirSync(join(t.folders.models, 'vae_approx'), { recursive: true });
+      writeSafetensors(join(t.folders.models, 'vae_approx', 'taesd_decoder.safetensors'), demoTaesdDecoder());
+      const taesd = await sizes('taesd');
+      assert.equal(taesd.at(-1), 'jpeg 128x128', 'the last step always has its full-size (8x) preview');
+      assert.ok(taesd.every((s) => s === null || s === 'jpeg 128x128'), `a slow preview may be skipped, never a small one: ${taesd}`);
+      assert.deepEqual(await sizes('none'), [null, null]);
+    }, 'KSampler');
+  } finally {
+    if (saved === undefined) delete process.env.INVGRAPH_PREVIEW_METHOD;
+    else process.env.INVGRAPH_PREVIEW_METHOD = saved;
+  }
+});

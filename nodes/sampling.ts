@@ -5,29 +5,49 @@ import { defineNode } from '../engine/graph/index.ts';
 import type { NodeContext } from '../engine/graph/index.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES, sample } from '../engine/sampling/index.ts';
 import type { SampleOptions, StepProgress } from '../engine/sampling/index.ts';
-import { createEpsModel, prepareGuidedUnet, latentToRgb, modelSchedule } from '../engine/sd/index.ts';
+import { createEpsModel, prepareGuidedUnet, latent2rgbPreviewer, modelSchedule } from '../engine/sd/index.ts';
 import type { Conditioning, Latent, SdModel } from '../engine/sd/index.ts';
 import { encodePreviewJpeg } from '../engine/image/index.ts';
 import { prepareNoiseMask } from '../engine/latent/index.ts';
 import { sdRuntime } from './sd-services.ts';
+import { latentPreviewer, previewMethodFromEnv } from './latent-previewer.ts';
 
 const SAMPLER_TOOLTIP =
   'The algorithm used when sampling. "ddim" is ComfyUI\'s DDIM (Euler steps on the σ schedule); "ddim_diffusers" is diffusers\' DDIMScheduler (eta 0), which the Inv-Adapter paper uses.';
 
-/** Progress every step, with a cheap latent→RGB preview of the current prediction. Previews are
- *  encoded off the sampling loop but reported in step order; `settled` waits for the last one. */
+/**
+ * Progress every step, with a preview of the current prediction (latent-previewer.ts: latent2rgb by default,
+ * TAESD with `--preview-method taesd`). Previews are made off the sampling loop but reported in step order;
+ * `settled` waits for the last one. A TAESD decode slower than a step skips previews that a newer step has
+ * already replaced (the progress of every step is still sent), so sampling never waits for previews.
+ */
 export function stepReporter(ctx: NodeContext, dims: readonly number[]): { onStep: (step: StepProgress) => void; settled: () => Promise<void> } {
+  const method = previewMethodFromEnv();
+  const previewer = latentPreviewer(ctx, method).catch((error: Error) => {
+    ctx.log(`${method} previews unavailable (${error.message}); using latent2rgb previews`);
+    return latent2rgbPreviewer;
+  });
+  const itemSize = dims.slice(1).reduce((a, b) => a * b, 1);
   let chain = Promise.resolve();
+  let latest = -1;
   const onStep = (step: StepProgress) => {
-    const { rgb, width, height } = latentToRgb(step.denoised, dims);
-    const encoded = encodePreviewJpeg(rgb, width, height);
-    chain = chain.then(() => encoded).then(
-      (data) => ctx.progress(step.index + 1, step.total, { format: 'JPEG', data }),
-      () => ctx.progress(step.index + 1, step.total),
-    );
+    latest = step.index;
+    // The sampler may reuse its buffer after this call: keep batch item 0 (all a preview shows).
+    const item = step.denoised.slice(0, itemSize);
+    const progress = (preview?: Uint8Array) => ctx.progress(step.index + 1, step.total, preview && { format: 'JPEG', data: preview });
+    chain = chain.then(async () => {
+      const make = await previewer;
+      const stale = method === 'taesd' && step.index < latest && step.index + 1 < step.total;
+      if (!make || stale) return progress();
+      const { rgb, width, height } = await make(item, [1, ...dims.slice(1)]);
+      return progress(await encodePreviewJpeg(rgb, width, height, { maxSide: MAX_PREVIEW_SIDE }));
+    }).catch(() => ctx.progress(step.index + 1, step.total));
   };
   return { onStep, settled: () => chain };
 }
+
+/** ComfyUI's default --preview-size: larger previews (TAESD at 8x the latent) are scaled down to it. */
+const MAX_PREVIEW_SIDE = 512;
 
 interface SamplingRequest {
   model: SdModel;

@@ -10,6 +10,8 @@ import type { SdGraph } from './graph-models.ts';
 import { unetModelPath } from './unet/unet.ts';
 import { loraStrengths } from './lora/lora.ts';
 import type { UnetVariant } from './unet/unet.ts';
+import { taesdModelPath } from './vae/taesd.ts';
+import type { TaesdDecoder } from './vae/taesd.ts';
 
 export interface SdRuntimeOptions {
   /** Where built graphs are kept (one folder per checkpoint + variant). */
@@ -68,6 +70,11 @@ export class SdRuntime {
   async unetSession(checkpoint: Checkpoint, variant: UnetVariant = {}, log?: RuntimeLog): Promise<ModelSession> {
     const withCompute: UnetVariant = { compute: this.compute, ...variant };
     return this.sessionFor('unet', () => unetModelPath(this.options.cacheDir, checkpoint, withCompute), log);
+  }
+
+  /** Session for a TAESD preview decoder (taesd.ts), built and cached like the other graphs. */
+  async taesdSession(decoder: TaesdDecoder, log?: RuntimeLog): Promise<ModelSession> {
+    return this.sessionFor('taesd preview decoder', () => taesdModelPath(this.options.cacheDir, decoder), log);
   }
 
   private async sessionFor(name: string, modelPath: () => { path: string; built: boolean }, log?: RuntimeLog): Promise<ModelSession> {

@@ -59,6 +59,18 @@ test('--max-decode-pixels sets the decode limit for the process and its executio
   }
 });
 
+test('--preview-method sets the samplers\' previews for the process and its execution processes; unknown names are refused', () => {
+  const saved = process.env.INVGRAPH_PREVIEW_METHOD;
+  try {
+    parseServeArgs(['--preview-method', 'taesd']);
+    assert.equal(process.env.INVGRAPH_PREVIEW_METHOD, 'taesd');
+    assert.throws(() => parseServeArgs(['--preview-method', 'taesdd']), /--preview-method .*"taesdd": choose one of auto, latent2rgb, taesd, none/);
+  } finally {
+    if (saved === undefined) delete process.env.INVGRAPH_PREVIEW_METHOD;
+    else process.env.INVGRAPH_PREVIEW_METHOD = saved;
+  }
+});
+
 test('run and serve both accept --output and --out; different folders in both is refused', async () => {
   const { parseRunArgs } = await import('../../cli/run.ts');
   const { resolve } = await import('node:path');
@@ -84,7 +96,7 @@ test('serve --help and run --help print every flag and exit 0', async () => {
   }
   assert.deepEqual(codes, [0, 0]);
   const text = printed.join('');
-  for (const flag of ['--temp', '--allow-origin', '--history-max', '--interrupt-grace-s', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--insecure-no-auth', '--output DIR']) {
+  for (const flag of ['--temp', '--allow-origin', '--history-max', '--interrupt-grace-s', '--max-upload-mb', '--max-prompt-mb', '--max-steps', '--max-decode-pixels', '--preview-method', '--insecure-no-auth', '--output DIR']) {
     assert.ok(text.includes(flag), `help lacks ${flag}`);
   }
 });

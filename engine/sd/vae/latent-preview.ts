@@ -1,5 +1,7 @@
 // Cheap live previews: an SD1.5 latent projected to RGB by a fixed 4×3 linear map (the approximation
-// ComfyUI's "latent2rgb" previewer uses for SD1.x latents), no VAE call.
+// ComfyUI's "latent2rgb" previewer uses for SD1.x latents), no VAE call; or full-size ones from a TAESD decoder
+// (taesd.ts), ComfyUI's `--preview-method taesd`.
+import type { ModelSession } from '../../onnx/index.ts';
 
 /** SD1.x latent channel → RGB weights (rows = latent channels). */
 const SD15_LATENT_RGB: readonly (readonly [number, number, number])[] = [
@@ -31,4 +33,28 @@ export function latentToRgb(latent: Float32Array, dims: readonly number[]): Prev
     }
   }
   return { width, height, rgb };
+}
+
+/** A step's preview from its denoised latent [B,4,h,w] (batch item 0), as ComfyUI's previewers make it. */
+export type LatentPreviewer = (latent: Float32Array, dims: readonly number[]) => Promise<PreviewPixels>;
+
+export const latent2rgbPreviewer: LatentPreviewer = async (latent, dims) => latentToRgb(latent, dims);
+
+/** A previewer over a TAESD decoder session (taesd.ts): full-size previews, [-1,1] mapped to bytes with rounding
+ *  as ComfyUI's preview_to_image. */
+export function taesdPreviewer(session: Pick<ModelSession, 'run'>): LatentPreviewer {
+  return async (latent, dims) => {
+    const [, channels, h, w] = dims;
+    const { image } = await session.run({ latent: { dims: [1, channels, h, w], data: latent.subarray(0, channels * h * w) } }, ['image']);
+    const [, , height, width] = image.dims;
+    const plane = height * width;
+    const rgb = new Uint8Array(plane * 3);
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) {
+        const v = Math.min(1, Math.max(-1, image.data[c * plane + i]));
+        rgb[i * 3 + c] = Math.round((v + 1) * 127.5);
+      }
+    }
+    return { width, height, rgb };
+  };
 }
