@@ -122,3 +122,33 @@ export function refAttention(q: Float32Array, k: Float32Array, v: Float32Array, 
   }
   return out;
 }
+
+/** Channel planes [C,H,W] for the plain reference networks of tests. */
+export interface Planes { c: number; h: number; w: number; data: Float32Array }
+
+/** Plain 3×3 convolution, zero padding 1, of `x` with `weights[name.weight]` (+ `name.bias` when present). */
+export function referenceConv3x3(weights: Record<string, TensorToWrite>, name: string, x: Planes): Planes {
+  const w = weights[`${name}.weight`]?.data as Float32Array | undefined;
+  if (!w) throw new Error(`reference: no tensor ${name}.weight`);
+  const bias = weights[`${name}.bias`]?.data as Float32Array | undefined;
+  const co = weights[`${name}.weight`].shape[0];
+  const out = new Float32Array(co * x.h * x.w);
+  for (let o = 0; o < co; o++) for (let y = 0; y < x.h; y++) for (let xx = 0; xx < x.w; xx++) {
+    let acc = bias ? bias[o] : 0;
+    for (let i = 0; i < x.c; i++) for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) {
+      const [iy, ix] = [y + ky, xx + kx];
+      if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
+      acc += x.data[(i * x.h + iy) * x.w + ix] * w[((o * x.c + i) * 3 + ky + 1) * 3 + kx + 1];
+    }
+    out[(o * x.h + y) * x.w + xx] = acc;
+  }
+  return { c: co, h: x.h, w: x.w, data: out };
+}
+
+/** Plain nearest-neighbour upsampling by an integer factor. */
+export function referenceNearest(x: Planes, s: number): Planes {
+  const [h, w] = [x.h * s, x.w * s];
+  const data = new Float32Array(x.c * h * w);
+  for (let c = 0; c < x.c; c++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) data[(c * h + y) * w + xx] = x.data[(c * x.h + Math.floor(y / s)) * x.w + Math.floor(xx / s)];
+  return { c: x.c, h, w, data };
+}

@@ -1,8 +1,10 @@
 // Tests only: the upscaler networks written out the plain way (nested loops, no ONNX), from the tensors of
 // demo-weights.ts under BasicSR / SRVGGNetCompact names, to check the graphs against.
 import type { TensorToWrite } from '../onnx/index.ts';
+import { referenceConv3x3, referenceNearest } from '../onnx/test-helpers.ts';
+import type { Planes } from '../onnx/test-helpers.ts';
 
-export interface Planes { c: number; h: number; w: number; data: Float32Array }
+export type { Planes };
 
 type Weights = Record<string, TensorToWrite>;
 
@@ -12,23 +14,7 @@ function f32(weights: Weights, key: string): Float32Array {
   return t.data as Float32Array;
 }
 
-/** 3×3 conv, zero padding 1. */
-function conv(weights: Weights, name: string, x: Planes): Planes {
-  const w = f32(weights, `${name}.weight`);
-  const bias = f32(weights, `${name}.bias`);
-  const co = weights[`${name}.weight`].shape[0];
-  const out = new Float32Array(co * x.h * x.w);
-  for (let o = 0; o < co; o++) for (let y = 0; y < x.h; y++) for (let xx = 0; xx < x.w; xx++) {
-    let acc = bias[o];
-    for (let i = 0; i < x.c; i++) for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) {
-      const [iy, ix] = [y + ky, xx + kx];
-      if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
-      acc += x.data[(i * x.h + iy) * x.w + ix] * w[((o * x.c + i) * 3 + ky + 1) * 3 + kx + 1];
-    }
-    out[(o * x.h + y) * x.w + xx] = acc;
-  }
-  return { c: co, h: x.h, w: x.w, data: out };
-}
+const conv = referenceConv3x3;
 
 const map = (x: Planes, f: (v: number, channel: number) => number): Planes => {
   const per = x.h * x.w;
@@ -43,12 +29,7 @@ const cat = (xs: Planes[]): Planes => {
   return { c: xs.reduce((n, x) => n + x.c, 0), h: xs[0].h, w: xs[0].w, data };
 };
 
-function nearest(x: Planes, s: number): Planes {
-  const [h, w] = [x.h * s, x.w * s];
-  const data = new Float32Array(x.c * h * w);
-  for (let c = 0; c < x.c; c++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) data[(c * h + y) * w + xx] = x.data[(c * x.h + Math.floor(y / s)) * x.w + Math.floor(xx / s)];
-  return { c: x.c, h, w, data };
-}
+const nearest = referenceNearest;
 
 /** ESRGAN RRDBNet; `unshuffle` pixel-unshuffles the input first (Real-ESRGAN x2 / x1). */
 export function referenceEsrgan(weights: Weights, x: Planes, blocks: number, upsamples: number, unshuffle = 1): Planes {

@@ -6,39 +6,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeSafetensors, createSession } from '../../onnx/index.ts';
 import type { TensorToWrite } from '../../onnx/index.ts';
-import { tempDir, noise } from '../../onnx/test-helpers.ts';
+import { tempDir, noise, referenceConv3x3, referenceNearest } from '../../onnx/test-helpers.ts';
+import type { Planes } from '../../onnx/test-helpers.ts';
 import { openTaesdDecoder, taesdModelPath, TaesdError } from './taesd.ts';
 import { demoTaesdDecoder } from './taesd-demo.ts';
 import { taesdPreviewer } from './latent-preview.ts';
 
-interface Planes { c: number; h: number; w: number; data: Float32Array }
 type Weights = Record<string, TensorToWrite>;
-
-function conv(weights: Weights, name: string, x: Planes): Planes {
-  const w = weights[`${name}.weight`].data as Float32Array;
-  const bias = weights[`${name}.bias`]?.data as Float32Array | undefined;
-  const co = weights[`${name}.weight`].shape[0];
-  const out = new Float32Array(co * x.h * x.w);
-  for (let o = 0; o < co; o++) for (let y = 0; y < x.h; y++) for (let xx = 0; xx < x.w; xx++) {
-    let acc = bias ? bias[o] : 0;
-    for (let i = 0; i < x.c; i++) for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) {
-      const [iy, ix] = [y + ky, xx + kx];
-      if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
-      acc += x.data[(i * x.h + iy) * x.w + ix] * w[((o * x.c + i) * 3 + ky + 1) * 3 + kx + 1];
-    }
-    out[(o * x.h + y) * x.w + xx] = acc;
-  }
-  return { c: co, h: x.h, w: x.w, data: out };
-}
+const conv = referenceConv3x3;
 const map = (x: Planes, f: (v: number) => number): Planes => ({ ...x, data: x.data.map(f) });
 const relu = (x: Planes) => map(x, (v) => Math.max(0, v));
 const plus = (a: Planes, b: Planes): Planes => ({ ...a, data: a.data.map((v, i) => v + b.data[i]) });
-function up2(x: Planes): Planes {
-  const [h, w] = [x.h * 2, x.w * 2];
-  const data = new Float32Array(x.c * h * w);
-  for (let c = 0; c < x.c; c++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) data[(c * h + y) * w + xx] = x.data[(c * x.h + (y >> 1)) * x.w + (xx >> 1)];
-  return { c: x.c, h, w, data };
-}
+const up2 = (x: Planes): Planes => referenceNearest(x, 2);
 
 /** comfy/taesd/taesd.py Decoder + TAESD.decode, as written there. */
 function referenceDecoder(weights: Weights, latent: Planes): Planes {
