@@ -18,8 +18,9 @@ import { conditioningAreaNodes } from './conditioning-area.ts';
 import { modelSamplingNodes } from './model-sampling.ts';
 import { upscaleNodes } from './upscale.ts';
 import { gligenNodes } from './gligen.ts';
+import { hypernetworkNodes } from './hypernetwork.ts';
 
-const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...upscaleNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...gligenNodes, ...modelMergeNodes];
+const allNodes: readonly NodeDefinition[] = [...loaderNodes, ...conditioningNodes, ...conditioningOpNodes, ...conditioningAreaNodes, ...samplingNodes, ...samplingCustomNodes, ...modelSamplingNodes, ...latentNodes, ...latentOpNodes, ...maskNodes, ...inpaintNodes, ...imageNodes, ...upscaleNodes, ...faceNodes, ...invAdapterNodes, ...controlnetNodes, ...gligenNodes, ...hypernetworkNodes, ...modelMergeNodes];
 
 export function createRegistry(): NodeRegistry {
   const registry = new Map<string, NodeDefinition>();

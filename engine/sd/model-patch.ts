@@ -1,8 +1,9 @@
 // The generic model patch: what a MODEL (or a conditioning, for ControlNet) adds to the UNet, in one shape the
 // sampler applies without knowing what it is — graph additions (fields of UnetVariant, built by the graph patch
 // kinds of unet/unet-variant.ts, part of the graph cache key) plus the feeds those additions need per model call.
-// EAA (inv-adapter/eaa-patch.ts), LoRA (lora/lora-patch.ts) and ControlNet (guided-unet.ts planControl) are
-// patches of this kind. A new kind: one module with a ModelPatch (and, if it adds graph nodes, a GraphPatchKind).
+// EAA (inv-adapter/eaa-patch.ts), LoRA (lora/lora-patch.ts), hypernetworks (hypernetwork/hypernetwork-patch.ts), ControlNet
+// and GLIGEN (guided-unet.ts CONDITIONING_PATCHES) are patches of this kind. A new kind: one module with a ModelPatch
+// (and, if it adds graph nodes, a GraphPatchKind).
 import type { GuidanceConds, ModelCall, SigmaSchedule } from '../sampling/index.ts';
 import type { Checkpoint } from './checkpoint/checkpoint.ts';
 import type { UnetVariant } from './unet/unet-variant.ts';

@@ -35,9 +35,19 @@ export interface BlockExtras {
   /** The attention result to use before to_out, from the block's own query/key/value and original result. */
   selfAdapter?(parts: AttentionParts): Value;
   crossAdapter?(parts: AttentionParts): Value;
+  /** Rewrites the inputs of the self- / cross-attention's to_k and to_v (ComfyUI's attn1_patch / attn2_patch, e.g.
+   *  hypernetworks); both start as the attention's context [B,T,Ck]. */
+  selfKeyValue?(inputs: KeyValueInputs): KeyValueInputs;
+  crossKeyValue?(inputs: KeyValueInputs): KeyValueInputs;
   /** Rewrites the hidden states between the self-attention residual and norm2 (ComfyUI's "middle_patch",
    *  where GLIGEN's gated self-attention goes). [B,S,C] → [B,S,C] */
   afterSelfAttention?(hidden: Value): Value;
+}
+
+/** What an attention projects to keys (to_k) and to values (to_v). */
+export interface KeyValueInputs {
+  key: Value;
+  value: Value;
 }
 
 /** One attention of a transformer block: its projections [B,S,C] / [B,T,C] and the original result [B,S,C]. */
@@ -101,10 +111,14 @@ function resnetBlock(m: Module, x: Value, fwd: Forward): Value {
  * bias, scale 1/√head_dim, then to_out.0. `adapter` may replace the attention result before to_out, given
  * the block's own query/key/value and that result (EAA, inv-adapter.md §3 and §5). [B,S,C] → [B,S,C]
  */
-function crossAttention(m: Module, hiddenStates: Value, context: Value, heads: number, adapter?: (parts: AttentionParts) => Value): Value {
+function crossAttention(
+  m: Module, hiddenStates: Value, context: Value, heads: number,
+  adapter?: (parts: AttentionParts) => Value, keyValue?: (inputs: KeyValueInputs) => KeyValueInputs,
+): Value {
   const query = linear(m.at('to_q'), hiddenStates);
-  const key = linear(m.at('to_k'), context);
-  const value = linear(m.at('to_v'), context);
+  const inputs = keyValue ? keyValue({ key: context, value: context }) : { key: context, value: context };
+  const key = linear(m.at('to_k'), inputs.key);
+  const value = linear(m.at('to_v'), inputs.value);
   let out = attention(query, key, value, { heads });
   const project = (other: Value) => ({ key: linear(m.at('to_k'), other), value: linear(m.at('to_v'), other) });
   if (adapter) out = adapter({ query, key, value, out, project });
@@ -123,10 +137,10 @@ function feedForward(m: Module, x: Value): Value {
 function basicTransformerBlock(m: Module, x: Value, fwd: Forward, heads: number, extras: BlockExtras): Value {
   const norm = { eps: LAYER_NORM_EPS };
   const n1 = layerNorm(m.at('norm1'), x, norm); // "input to self-attention" (F_s)
-  let h = add(crossAttention(m.at('attn1'), n1, n1, heads, extras.selfAdapter), x);
+  let h = add(crossAttention(m.at('attn1'), n1, n1, heads, extras.selfAdapter, extras.selfKeyValue), x);
   if (extras.afterSelfAttention) h = extras.afterSelfAttention(h);
   const n2 = layerNorm(m.at('norm2'), h, norm); // "input to cross-attention" (F_c)
-  h = add(crossAttention(m.at('attn2'), n2, fwd.text, heads, extras.crossAdapter), h);
+  h = add(crossAttention(m.at('attn2'), n2, fwd.text, heads, extras.crossAdapter, extras.crossKeyValue), h);
   extras.record?.(n1, n2);
   return add(feedForward(m.at('ff'), layerNorm(m.at('norm3'), h, norm)), h);
 }

@@ -17,7 +17,7 @@ const names = (list: Array<{ name: string }>) => list.map((v) => v.name);
 
 test('graph patch kinds have distinct names (each is one UnetVariant field)', () => {
   const kinds = UNET_GRAPH_PATCHES.map((k) => k.name);
-  assert.deepEqual(kinds, ['recordFeatures', 'eaa', 'controlnet', 'gligen']);
+  assert.deepEqual(kinds, ['recordFeatures', 'eaa', 'controlnet', 'gligen', 'hypernetwork']);
   assert.equal(new Set(kinds).size, kinds.length);
 });
 

@@ -1,7 +1,7 @@
 // UNet graph variants as one typed options value (style.md §3): the base UNet plus the graph patches it names,
 // each a GraphPatchKind (graph-patch.ts) in its own module: recorded transformer features (recorded-features.ts),
 // the Embedded Attention Adapter (inv-adapter/unet-eaa.ts), ControlNet residuals (controlnet/unet-controlnet.ts)
-// and GLIGEN's gated self-attention (gligen/unet-gligen.ts).
+// GLIGEN's gated self-attention (gligen/unet-gligen.ts) and hypernetworks (hypernetwork/unet-hypernetwork.ts).
 // The value goes into the graph cache key; unet.ts asks the composed additions, per block, what to add.
 import type { GraphBuilder, ComputeType, Value } from '../../onnx/index.ts';
 import { add } from '../../onnx/index.ts';
@@ -10,13 +10,15 @@ import { eaaGraphPatch } from '../inv-adapter/unet-eaa.ts';
 import { controlnetGraphPatch } from '../controlnet/unet-controlnet.ts';
 import { recordFeaturesPatch } from './recorded-features.ts';
 import { gligenGraphPatch } from '../gligen/unet-gligen.ts';
+import { hypernetworkGraphPatch } from '../hypernetwork/unet-hypernetwork.ts';
 import type { GraphAdditions, GraphPatchKind } from './graph-patch.ts';
-import type { UnetInputs, UnetExtras, BlockExtras, AttentionParts } from './unet-layers.ts';
+import type { UnetInputs, UnetExtras, BlockExtras, AttentionParts, KeyValueInputs } from './unet-layers.ts';
 
 export type { UnetExtras, BlockExtras } from './unet-layers.ts';
 export type { ControlnetVariant } from '../controlnet/unet-controlnet.ts';
 export type { EaaVariant } from '../inv-adapter/unet-eaa.ts';
 export type { GligenVariant } from '../gligen/unet-gligen.ts';
+export type { HypernetworkVariant } from '../hypernetwork/unet-hypernetwork.ts';
 export { UnetVariantError } from './unet-blocks.ts';
 
 /**
@@ -24,7 +26,7 @@ export { UnetVariantError } from './unet-blocks.ts';
  * the previous one's attention result as `out`), residuals add up, outputs are appended in this order. A new
  * kind is one module exporting a GraphPatchKind and one entry here (its UnetVariant field follows from its name).
  */
-export const UNET_GRAPH_PATCHES = [recordFeaturesPatch, eaaGraphPatch, controlnetGraphPatch, gligenGraphPatch] as const;
+export const UNET_GRAPH_PATCHES = [recordFeaturesPatch, eaaGraphPatch, controlnetGraphPatch, gligenGraphPatch, hypernetworkGraphPatch] as const;
 
 type AnyKind = (typeof UNET_GRAPH_PATCHES)[number];
 type SpecOf<K> = K extends GraphPatchKind<string, infer Spec> ? Spec : never;
@@ -67,6 +69,11 @@ function chainAdapters(adapters: Array<(parts: AttentionParts) => Value>): ((par
   return (parts) => adapters.reduce((out, adapter) => adapter({ ...parts, out }), parts.out);
 }
 
+/** Key/value input rewrites chained in patch order. */
+function chainKeyValue(rewrites: Array<(inputs: KeyValueInputs) => KeyValueInputs>): ((inputs: KeyValueInputs) => KeyValueInputs) | undefined {
+  return rewrites.length === 0 ? undefined : (inputs) => rewrites.reduce((kv, rewrite) => rewrite(kv), inputs);
+}
+
 /** One block's additions of every patch, composed. A new kind of hook: a field of BlockExtras (unet-layers.ts),
  *  called where it acts in basicTransformerBlock, and its composition rule here. */
 function composeBlock(parts: BlockExtras[]): BlockExtras {
@@ -77,6 +84,10 @@ function composeBlock(parts: BlockExtras[]): BlockExtras {
   const crossAdapter = chainAdapters(parts.flatMap((p) => (p.crossAdapter ? [p.crossAdapter] : [])));
   if (selfAdapter) out.selfAdapter = selfAdapter;
   if (crossAdapter) out.crossAdapter = crossAdapter;
+  const selfKeyValue = chainKeyValue(parts.flatMap((p) => (p.selfKeyValue ? [p.selfKeyValue] : [])));
+  const crossKeyValue = chainKeyValue(parts.flatMap((p) => (p.crossKeyValue ? [p.crossKeyValue] : [])));
+  if (selfKeyValue) out.selfKeyValue = selfKeyValue;
+  if (crossKeyValue) out.crossKeyValue = crossKeyValue;
   const afterSelf = parts.flatMap((p) => (p.afterSelfAttention ? [p.afterSelfAttention] : []));
   if (afterSelf.length) out.afterSelfAttention = (hidden) => afterSelf.reduce((h, hook) => hook(h), hidden);
   return out;
